@@ -8,6 +8,7 @@ import (
 	"iter"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Store is the event log. Every backend follows EventStoreDB's semantics so
@@ -33,6 +34,8 @@ type Store interface {
 	//   - a replay that matches only in part is a *WrongExpectedRevisionError.
 	// A soft-deleted stream keeps its last revision for these checks (as in
 	// EventStoreDB), so Any or Exact(last) revives it and NoStream does not.
+	// (EventStoreDB itself lets the first NoStream append after a soft delete
+	// through; an adapter to it has to refuse that case to conform.)
 	Append(ctx context.Context, stream string, expected ExpectedRevision, events ...Proposed) (AppendResult, error)
 
 	// ReadStream reads one stream. ErrStreamNotFound when it has no visible
@@ -58,6 +61,10 @@ type Store interface {
 	// Delete soft-deletes a stream: reads report it not found, its events stay
 	// in the global log, and appending later revives it after its last
 	// revision.
+	//
+	// Both deletions check expected as Append does (without replays): a
+	// stream that never had events can be deleted expecting Any or NoStream,
+	// as in EventStoreDB, and a tombstone then reserves its name.
 	Delete(ctx context.Context, stream string, expected ExpectedRevision) error
 
 	// Tombstone deletes a stream for ever: every later read or append fails
@@ -91,8 +98,8 @@ type Restorer interface {
 // AppendResult reports where an append landed. For an idempotent replay it
 // reports where the original events are.
 type AppendResult struct {
-	NextExpected uint64   // the revision of the last event in the stream after the append
-	Position     Position // the position of the last appended event
+	NextExpected uint64   // the revision of the last appended (or, for a replay, replayed) event
+	Position     Position // the position of that event
 }
 
 // ExpectedRevision is the state a stream must be in for an append to go
@@ -405,8 +412,11 @@ func ValidateAppend(stream string, evs []Proposed) ([][]byte, error) {
 			return nil, fmt.Errorf("%w: event id %s appears twice in one append", ErrInvalidEvent, e.ID)
 		}
 		seen[e.ID] = struct{}{}
-		if e.Type == "" || len(e.Type) > MaxTypeLength || strings.TrimSpace(e.Type) != e.Type {
-			return nil, fmt.Errorf("%w: event %d of %q: type %q must be 1-%d characters without surrounding spaces", ErrInvalidEvent, i, stream, e.Type, MaxTypeLength)
+		// EventStoreDB carries the type in a protobuf string, which must be
+		// UTF-8: accepting other bytes here would make an export unimportable
+		// on the cluster.
+		if e.Type == "" || len(e.Type) > MaxTypeLength || strings.TrimSpace(e.Type) != e.Type || !utf8.ValidString(e.Type) {
+			return nil, fmt.Errorf("%w: event %d of %q: type %q must be 1-%d bytes of UTF-8 without surrounding spaces", ErrInvalidEvent, i, stream, e.Type, MaxTypeLength)
 		}
 		if strings.HasPrefix(e.Type, "$") {
 			return nil, fmt.Errorf("%w: event type %q: types starting with $ are reserved for the store", ErrInvalidEvent, e.Type)

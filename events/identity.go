@@ -1,0 +1,137 @@
+package events
+
+import "time"
+
+// Identity streams. The email claim stream is named by a hash of the
+// normalised address so that no stream name, log line or search document
+// carries an email; see services/identity for how the hash is made.
+const (
+	CategoryUser        = "user"        // user-<user id>: account, roles, profile
+	CategoryEmailClaim  = "emailclaim"  // emailclaim-<hash>: which user owns an address
+	CategoryAuthSession = "authsession" // authsession-<session id>: one refresh session
+)
+
+// UserStream names the stream of one account.
+func UserStream(userID string) string { return StreamName(CategoryUser, userID) }
+
+// EmailClaimStream names the claim stream of one hashed, normalised address.
+func EmailClaimStream(emailHash string) string { return StreamName(CategoryEmailClaim, emailHash) }
+
+// AuthSessionStream names the stream of one refresh session. The category is
+// not "session": conference sessions (talks) own that one.
+func AuthSessionStream(sessionID string) string {
+	return StreamName(CategoryAuthSession, sessionID)
+}
+
+// Personal data in identity events sits in a `personal` sub-object, and every
+// event that carries it has Metadata.Subject set to the user id. Both are
+// there so that per-person encryption can wrap exactly that object with the
+// subject's key later: erasing the key then shreds the person's data from the
+// log while ids, roles, flags and times stay readable for the projections.
+
+// UserPersonal is the personal part of a registration.
+type UserPersonal struct {
+	Email        string `json:"email"` // as entered (trimmed); uniqueness is by the claim stream
+	PasswordHash string `json:"password_hash"`
+	DisplayName  string `json:"display_name"`
+}
+
+// UserRegistered opens a user stream. Every user is a member from here on;
+// member is never granted by a separate event.
+type UserRegistered struct {
+	UserID   string       `json:"user_id"`
+	Personal UserPersonal `json:"personal"`
+}
+
+// EmailClaimed records which user owns an address. The first claim is
+// appended with NoStream, so of two concurrent sign-ups one wins. A later
+// claim in the same stream takes over an address whose registration never
+// completed.
+type EmailClaimed struct {
+	UserID string `json:"user_id"`
+}
+
+// RoleGranted and RoleRevoked change a user's roles. Who did it is only in
+// Metadata.Actor, which owner views never show.
+type RoleGranted struct {
+	UserID string `json:"user_id"`
+	Role   string `json:"role"`
+}
+
+type RoleRevoked struct {
+	UserID string `json:"user_id"`
+	Role   string `json:"role"`
+}
+
+// ProfileFields is what a person says about themself on their developer
+// profile; it is personal even where they choose to publish it, so erasure
+// removes it too.
+type ProfileFields struct {
+	DisplayName string        `json:"display_name"`
+	Bio         string        `json:"bio,omitempty"`
+	City        string        `json:"city,omitempty"`
+	Skills      []string      `json:"skills,omitempty"`
+	Links       []ProfileLink `json:"links,omitempty"`
+}
+
+// ProfileLink is a link on a profile; only http and https URLs are accepted.
+type ProfileLink struct {
+	Label string `json:"label,omitempty"`
+	URL   string `json:"url"`
+}
+
+// ProfilePublish says, field by field, what public views may show.
+type ProfilePublish struct {
+	DisplayName bool `json:"display_name"`
+	Bio         bool `json:"bio"`
+	City        bool `json:"city"`
+	Skills      bool `json:"skills"`
+	Links       bool `json:"links"`
+}
+
+// ProfileUpdated replaces the whole profile: the event is the new state, so a
+// reader never has to merge partial updates.
+type ProfileUpdated struct {
+	UserID   string         `json:"user_id"`
+	Personal ProfileFields  `json:"personal"`
+	Publish  ProfilePublish `json:"publish"`
+}
+
+// SessionStarted opens a refresh session at log-in. Only a hash of the
+// refresh token's secret is recorded; the secret itself never reaches the log.
+type SessionStarted struct {
+	SessionID string    `json:"session_id"`
+	UserID    string    `json:"user_id"`
+	TokenHash string    `json:"token_hash"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// SessionRefreshed rotates the refresh token: TokenHash replaces the previous
+// one, which from now on counts as reuse if presented.
+type SessionRefreshed struct {
+	SessionID string    `json:"session_id"`
+	TokenHash string    `json:"token_hash"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// Reasons a session ends.
+const (
+	SessionRevokedLogout = "logout"
+	SessionRevokedReuse  = "reuse" // a rotated refresh token was presented again
+)
+
+type SessionRevoked struct {
+	SessionID string `json:"session_id"`
+	Reason    string `json:"reason"`
+}
+
+func registerIdentity(r *Registry) {
+	r.Register("identity.UserRegistered", UserRegistered{}, 1)
+	r.Register("identity.EmailClaimed", EmailClaimed{}, 1)
+	r.Register("identity.RoleGranted", RoleGranted{}, 1)
+	r.Register("identity.RoleRevoked", RoleRevoked{}, 1)
+	r.Register("identity.ProfileUpdated", ProfileUpdated{}, 1)
+	r.Register("identity.SessionStarted", SessionStarted{}, 1)
+	r.Register("identity.SessionRefreshed", SessionRefreshed{}, 1)
+	r.Register("identity.SessionRevoked", SessionRevoked{}, 1)
+}

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/yunqi-town/yunqi/events"
+	"github.com/yunqi-town/yunqi/infra/config"
+)
+
+func eventsCmd(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	subs := []command{
+		{"tail", "follow the log, one line per event", tailCmd},
+		{"export", "write the log as JSON Lines", exportCmd},
+		{"import", "load a JSON Lines export into the log", importCmd},
+	}
+	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stdout, "Usage: yunqi events <command> [flags] [arguments]\n\nCommands:\n")
+		for _, c := range subs {
+			fmt.Fprintf(stdout, "  %-8s %s\n", c.name, c.summary)
+		}
+		fmt.Fprint(stdout, "\nRun 'yunqi events <command> -h' for a command's flags.\n")
+		if len(args) == 0 {
+			return errors.New("events: which command? tail, export or import")
+		}
+		return nil
+	}
+	for _, c := range subs {
+		if c.name == args[0] {
+			return c.run(ctx, args[1:], getenv, stdout)
+		}
+	}
+	return fmt.Errorf("events: unknown command %q; run 'yunqi events -h' for the list", args[0])
+}
+
+const tailAbout = `
+Prints events as they are appended, one line each:
+time, position, stream@revision, type, actor and the start of the data.
+By default it first shows the last -n events; --from-start shows the whole
+log first. It runs until Ctrl-C, also beside a running 'yunqi serve'.`
+
+func tailCmd(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	var c commonConfig
+	fs := flagSet("events tail")
+	set := config.New(fs, envPrefix, getenv)
+	c.register(set)
+	n := fs.Int("n", 10, "show the last `N` events before following (0: only new ones)")
+	fromStart := fs.Bool("from-start", false, "show the whole log before following")
+	if help, err := parseFlags(fs, set.Parse, args, stdout, "events tail [flags]", tailAbout); help || err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("events tail takes no arguments, got %q", fs.Args())
+	}
+	if *n < 0 {
+		return fmt.Errorf("events tail: -n %d: want 0 or more", *n)
+	}
+	logger := c.logger()
+	store, err := openLog(&c, false, logger, nil)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	return tail(ctx, store, stdout, *fromStart, *n)
+}
+
+// tail prints the log, then follows it until ctx ends. The store offers no
+// backwards read of the global log (positions are opaque), so the last n
+// events are found by catching up from the start and keeping the last n.
+func tail(ctx context.Context, store events.Store, w io.Writer, fromStart bool, n int) error {
+	after := events.Start
+	if !fromStart && n == 0 {
+		head, err := store.Head(ctx)
+		if err != nil {
+			return fmt.Errorf("read the head of the log: %w", err)
+		}
+		after = head
+	}
+	// ring keeps the last n events while catching up, when only those are
+	// wanted; nil once live (or when everything is shown).
+	var ring []events.Event
+	keepLast := !fromStart && n > 0
+	for msg, err := range store.Subscribe(ctx, events.SubscribeOptions{After: after}) {
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil // Ctrl-C is how tail ends
+			}
+			return fmt.Errorf("follow the log: %w", err)
+		}
+		switch msg.Kind {
+		case events.KindEvent:
+			if keepLast {
+				if len(ring) == n {
+					ring = append(ring[:0], ring[1:]...)
+				}
+				ring = append(ring, msg.Event)
+				continue
+			}
+			if _, err := io.WriteString(w, formatEvent(msg.Event)); err != nil {
+				return err
+			}
+		case events.KindCaughtUp:
+			for _, e := range ring {
+				if _, err := io.WriteString(w, formatEvent(e)); err != nil {
+					return err
+				}
+			}
+			ring, keepLast = nil, false
+		}
+	}
+	return nil
+}
+
+// shortData is how many characters of the payload a tail line shows.
+const shortData = 80
+
+// formatEvent renders one tail line.
+func formatEvent(e events.Event) string {
+	actor := e.Metadata.Actor
+	if actor == "" {
+		actor = "-"
+	}
+	data := strings.Join(strings.Fields(string(e.Data)), " ")
+	if utf8.RuneCountInString(data) > shortData {
+		data = string([]rune(data)[:shortData-1]) + "…"
+	}
+	return fmt.Sprintf("%s  %s  %s@%d  %s  %s  %s\n",
+		e.Recorded.UTC().Format("2006-01-02T15:04:05.000Z"), e.Position, e.Stream, e.Revision, e.Type, actor, data)
+}
+
+// record is one line of an export. Its field names are a file format that
+// older exports keep using, so they only ever gain optional fields.
+type record struct {
+	ID       uuid.UUID       `json:"id"`
+	Stream   string          `json:"stream"`
+	Type     string          `json:"type"`
+	Revision uint64          `json:"revision"`
+	Position events.Position `json:"position"` // where it was in the source log; import assigns new ones
+	Recorded time.Time       `json:"recorded"` // RFC 3339 with nanoseconds, UTC
+	Data     json.RawMessage `json:"data"`
+	Metadata events.Metadata `json:"metadata"`
+}
+
+func toRecord(e events.Event) record {
+	return record{
+		ID:       e.ID,
+		Stream:   e.Stream,
+		Type:     e.Type,
+		Revision: e.Revision,
+		Position: e.Position,
+		Recorded: e.Recorded.UTC(),
+		Data:     e.Data,
+		Metadata: e.Metadata,
+	}
+}

@@ -1,0 +1,175 @@
+// Package identity owns accounts: sign-up, log-in and log-out, the access
+// tokens every service verifies, the signing keys and their JWKS, refresh
+// sessions, roles, the public developer profile and the owner's timeline of
+// their account. Every state change is an event; nothing else is written.
+package identity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/yunqi-town/yunqi/events"
+	"github.com/yunqi-town/yunqi/infra/auth"
+)
+
+// Config is the service's configuration; the binary fills it from flags and
+// YUNQI_* variables. Zero values take the defaults listed per field.
+type Config struct {
+	// DataDir holds the signing keys, in DataDir/keys (required).
+	DataDir string
+	// Issuer and Audience go into every access token and are what verifiers
+	// accept (default "yunqi" both). A deployment that shares a key set with
+	// other systems should make them its public URL.
+	Issuer   string
+	Audience string
+	// AccessTTL is how long an access token lives (default 15 minutes, at
+	// most MaxAccessTTL). Roles granted or revoked take effect when the
+	// token is next refreshed, so this is also how long a revoked role can
+	// still be used.
+	AccessTTL time.Duration
+	// RefreshTTL is how long a refresh session lasts without being used
+	// (default 30 days); every refresh extends it.
+	RefreshTTL time.Duration
+	// SecureCookies marks the refresh cookie Secure even on requests that
+	// arrived over plain HTTP, for TLS terminated by a proxy. Requests that
+	// arrive over TLS always get Secure cookies.
+	SecureCookies bool
+	// Rate limits; see RateLimit.
+	SignUpPerAddress RateLimit // default 10 per hour
+	LogInPerAddress  RateLimit // default 30 per minute, every attempt counts
+	LogInPerAccount  RateLimit // default 10 per 15 minutes, failed attempts count
+	// Argon2 sets the password hashing cost (default DefaultArgon2).
+	Argon2 Argon2Params
+	// KeyCheckInterval is how often the keys directory is checked for a
+	// rotation (default 1 s).
+	KeyCheckInterval time.Duration
+	// Clock replaces time.Now in tests.
+	Clock func() time.Time
+}
+
+// MaxAccessTTL bounds AccessTTL: access tokens cannot be revoked, so they
+// must stay short, and retired signing keys are pruned after a week.
+const MaxAccessTTL = 24 * time.Hour
+
+// Defaults fills the zero fields of c with their defaults.
+func (c Config) Defaults() Config {
+	if c.Issuer == "" {
+		c.Issuer = "yunqi"
+	}
+	if c.Audience == "" {
+		c.Audience = "yunqi"
+	}
+	if c.AccessTTL == 0 {
+		c.AccessTTL = 15 * time.Minute
+	}
+	if c.RefreshTTL == 0 {
+		c.RefreshTTL = 30 * 24 * time.Hour
+	}
+	c.SignUpPerAddress = c.SignUpPerAddress.orDefault(RateLimit{Requests: 10, Window: time.Hour})
+	c.LogInPerAddress = c.LogInPerAddress.orDefault(RateLimit{Requests: 30, Window: time.Minute})
+	c.LogInPerAccount = c.LogInPerAccount.orDefault(RateLimit{Requests: 10, Window: 15 * time.Minute})
+	if c.Argon2 == (Argon2Params{}) {
+		c.Argon2 = DefaultArgon2
+	}
+	if c.KeyCheckInterval == 0 {
+		c.KeyCheckInterval = time.Second
+	}
+	if c.Clock == nil {
+		c.Clock = time.Now
+	}
+	return c
+}
+
+// Validate reports settings the service cannot run with, after Defaults.
+func (c Config) Validate() error {
+	var errs []error
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("identity: data directory is required"))
+	}
+	if c.AccessTTL < time.Minute || c.AccessTTL > MaxAccessTTL {
+		errs = append(errs, fmt.Errorf("identity: access token lifetime %s must be between 1m and %s", c.AccessTTL, MaxAccessTTL))
+	}
+	if c.RefreshTTL < c.AccessTTL {
+		errs = append(errs, fmt.Errorf("identity: refresh session lifetime %s is shorter than the access token lifetime %s", c.RefreshTTL, c.AccessTTL))
+	}
+	if c.KeyCheckInterval < 0 || c.KeyCheckInterval > time.Minute {
+		errs = append(errs, fmt.Errorf("identity: key check interval %s must be between 0 and 1m", c.KeyCheckInterval))
+	}
+	for name, l := range map[string]RateLimit{
+		"sign-up per address": c.SignUpPerAddress,
+		"log-in per address":  c.LogInPerAddress,
+		"log-in per account":  c.LogInPerAccount,
+	} {
+		if err := l.validate(); err != nil {
+			errs = append(errs, fmt.Errorf("identity: %s rate limit: %w", name, err))
+		}
+	}
+	if err := c.Argon2.validate(); err != nil {
+		errs = append(errs, fmt.Errorf("identity: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// Service is the identity service.
+type Service struct {
+	cfg      Config
+	store    events.Store
+	log      *slog.Logger
+	keys     *keyring
+	hasher   *hasher
+	verifier *auth.Verifier
+	limits   limiters
+	timeline *timeline
+}
+
+// New opens the service: it reads the signing keys, generating the first
+// one on first start. Run does the background work.
+func New(cfg Config, store events.Store, logger *slog.Logger) (*Service, error) {
+	cfg = cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if store == nil {
+		return nil, errors.New("identity: no event store")
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	logger = logger.With("service", "identity")
+	keys, err := openKeyring(cfg.DataDir, cfg.AccessTTL, cfg.KeyCheckInterval, cfg.Clock, logger)
+	if err != nil {
+		return nil, fmt.Errorf("identity: %w", err)
+	}
+	h, err := newHasher(cfg.Argon2)
+	if err != nil {
+		return nil, fmt.Errorf("identity: %w", err)
+	}
+	s := &Service{cfg: cfg, store: store, log: logger, keys: keys, hasher: h, timeline: newTimeline()}
+	s.verifier, err = auth.NewVerifier(s.KeySet(), auth.VerifierConfig{Issuer: cfg.Issuer, Audience: cfg.Audience, Now: cfg.Clock})
+	if err != nil {
+		return nil, fmt.Errorf("identity: %w", err)
+	}
+	s.limits = newLimiters(cfg, logger)
+	return s, nil
+}
+
+// Run follows the event log for the owners' timelines until ctx ends. The
+// store must stay open until Run has returned.
+func (s *Service) Run(ctx context.Context) error {
+	s.timeline.follow(ctx, s.store, s.log)
+	return nil
+}
+
+// Ready reports, as /readyz wants it, whether the timelines have caught up
+// with the log.
+func (s *Service) Ready(context.Context) error {
+	if !s.timeline.ready() {
+		return errors.New("owner timelines are catching up with the event log")
+	}
+	return nil
+}
+
+func (s *Service) now() time.Time { return s.cfg.Clock() }
