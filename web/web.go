@@ -1,6 +1,10 @@
-// Package web is the UI kit the services share. For now it holds the
-// stylesheet; layout templates, scripts and the zh-CN/en catalogues join it
-// as the pages arrive.
+// Package web is the UI kit the services share: the layout every page lives
+// in, the zh-CN and en catalogues and the language control, date and number
+// formatting per language, form helpers that tie errors to their fields, the
+// security headers and cross-origin protection pages sit behind, the error
+// pages, the home page, and the stylesheet and script. It holds no domain
+// logic: services bring their own templates and messages (Load) and render
+// with it; the frame only links to the account pages under /identity/.
 package web
 
 import (

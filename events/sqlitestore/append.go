@@ -1,48 +1,76 @@
 package sqlitestore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 
+	"github.com/google/uuid"
+
 	"github.com/yunqi-town/yunqi/events"
 )
 
-// Append validates the events here, in the caller's goroutine, so that the
-// writer spends its time on nothing but the log.
+// Append validates and encodes the events here, in the caller's goroutine,
+// so that the writer spends its time on nothing but the log.
 func (s *Store) Append(ctx context.Context, stream string, expected events.ExpectedRevision, evs ...events.Proposed) (events.AppendResult, error) {
 	if _, err := events.ValidateAppend(stream, evs); err != nil {
 		return events.AppendResult{}, err
 	}
-	metas, err := encodeMetas(len(evs), func(i int) *events.Metadata { return &evs[i].Metadata })
+	tails, err := encodeTails(len(evs), func(i int) (uuid.UUID, string, string, *events.Metadata) {
+		return evs[i].ID, stream, evs[i].Type, &evs[i].Metadata
+	})
 	if err != nil {
 		return events.AppendResult{}, err
 	}
-	r := &request{kind: kindAppend, ctx: ctx, stream: stream, expected: expected, events: evs, metas: metas, nevents: len(evs)}
+	// A caller whose context ends stops waiting while the writer may still
+	// be reading its events: it must be free to reuse them at once.
+	evs = ownCopy(evs)
+	r := &request{kind: kindAppend, ctx: ctx, stream: stream, expected: expected, events: evs, tails: tails, nevents: len(evs)}
 	if err := s.do(ctx, r); err != nil {
 		return events.AppendResult{}, err
 	}
 	return r.result, r.err
 }
 
-// encodeMetas encodes every event's metadata into one buffer.
-func encodeMetas(n int, meta func(int) *events.Metadata) ([][]byte, error) {
-	metas := make([][]byte, n)
-	buf := make([]byte, 0, 32*n)
+// encodeTails encodes the caller's part of every event's envelope into one
+// buffer.
+func encodeTails(n int, ev func(int) (uuid.UUID, string, string, *events.Metadata)) ([][]byte, error) {
+	tails := make([][]byte, n)
+	buf := make([]byte, 0, 128*n)
 	ends := make([]int, n)
 	for i := range n {
 		var err error
-		if buf, err = appendMeta(buf, meta(i)); err != nil {
+		id, stream, typ, m := ev(i)
+		if buf, err = appendEnvelopeTail(buf, id, stream, typ, m); err != nil {
 			return nil, err
 		}
 		ends[i] = len(buf)
 	}
 	start := 0
 	for i, end := range ends {
-		metas[i] = buf[start:end:end]
+		tails[i] = buf[start:end:end]
 		start = end
 	}
-	return metas, nil
+	return tails, nil
+}
+
+// ownCopy copies the events and their payloads, the payloads into one
+// allocation.
+func ownCopy(evs []events.Proposed) []events.Proposed {
+	n := 0
+	for i := range evs {
+		n += len(evs[i].Data)
+	}
+	buf := make([]byte, 0, n)
+	out := make([]events.Proposed, len(evs))
+	for i, e := range evs {
+		start := len(buf)
+		buf = append(buf, e.Data...)
+		e.Data = buf[start:len(buf):len(buf)]
+		out[i] = e
+	}
+	return out
 }
 
 // Delete soft-deletes a stream.
@@ -81,19 +109,26 @@ func (s *Store) Restore(ctx context.Context, evs []events.Event) error {
 		if _, err := events.ValidateAppend(e.Stream, p); err != nil {
 			return fmt.Errorf("restore event %d (%s): %w", i, e.ID, err)
 		}
-		if e.Recorded.IsZero() {
-			return fmt.Errorf("restore event %d (%s): %w: no recorded time", i, e.ID, events.ErrInvalidEvent)
+		if y := e.Recorded.Year(); e.Recorded.IsZero() || y < 1678 || y > 2261 {
+			return fmt.Errorf("restore event %d (%s): %w: recorded time %v is missing or out of range", i, e.ID, events.ErrInvalidEvent, e.Recorded)
 		}
 		if _, dup := seen[e.ID]; dup {
 			return fmt.Errorf("restore event %d: %w: event id %s appears twice", i, events.ErrInvalidEvent, e.ID)
 		}
 		seen[e.ID] = struct{}{}
 	}
-	metas, err := encodeMetas(len(evs), func(i int) *events.Metadata { return &evs[i].Metadata })
+	tails, err := encodeTails(len(evs), func(i int) (uuid.UUID, string, string, *events.Metadata) {
+		return evs[i].ID, evs[i].Stream, evs[i].Type, &evs[i].Metadata
+	})
 	if err != nil {
 		return err
 	}
-	r := &request{kind: kindRestore, ctx: ctx, restore: evs, metas: metas, nevents: len(evs)}
+	own := make([]events.Event, len(evs))
+	for i, e := range evs {
+		e.Data = bytes.Clone(e.Data)
+		own[i] = e
+	}
+	r := &request{kind: kindRestore, ctx: ctx, restore: own, tails: tails, nevents: len(evs)}
 	if err := s.do(ctx, r); err != nil {
 		return err
 	}

@@ -49,6 +49,10 @@ func (s *Store) Backup(ctx context.Context, dest string) error {
 		}
 		return fmt.Errorf("backup %s: %w", abs, classify(s.path, "copy", err))
 	}
+	// A backup holds what the log holds: personal data.
+	if err := os.Chmod(tmp, 0o600); err != nil {
+		return fmt.Errorf("backup %s: %w", abs, err)
+	}
 	if err := syncFile(tmp); err != nil {
 		return fmt.Errorf("backup %s: %w", abs, err)
 	}

@@ -199,16 +199,51 @@ func BenchmarkOpen1M(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
+	var opening, appending time.Duration
 	for i := range b.N {
+		start := time.Now()
 		s, err := Open(path, Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
+		if _, err := s.Head(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		opened := time.Now()
 		if _, err := s.Append(context.Background(), fmt.Sprintf("coldstart-%d-%d", i, time.Now().UnixNano()), events.NoStream, benchEvent(i)); err != nil {
 			b.Fatal(err)
 		}
+		opening += opened.Sub(start)
+		appending += time.Since(opened)
 		if err := s.Close(); err != nil {
 			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(opening.Microseconds())/1000/float64(b.N), "open-ms")
+	b.ReportMetric(float64(appending.Microseconds())/1000/float64(b.N), "first-append-ms")
+}
+
+// BenchmarkReadStream loads a 10-event stream, as a command handler loads
+// its aggregate, from a log of 100,000 events.
+func BenchmarkReadStream(b *testing.B) {
+	s := openTemp(b)
+	fill(b, s, 100_000)
+	ctx := context.Background()
+	const streams = 1000
+	for i := range streams {
+		batch := make([]events.Proposed, 10)
+		for j := range batch {
+			batch[j] = benchEvent(j)
+		}
+		if _, err := s.Append(ctx, fmt.Sprintf("aggregate-%d", i), events.NoStream, batch...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		evs, err := s.ReadStream(ctx, fmt.Sprintf("aggregate-%d", i%streams), events.ReadOptions{})
+		if err != nil || len(evs) != 10 {
+			b.Fatal(len(evs), err)
 		}
 	}
 }

@@ -3,15 +3,27 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
-	"errors"
+	"database/sql/driver"
 	"fmt"
+	"io"
 	"math"
-	"time"
 
 	"github.com/yunqi-town/yunqi/events"
 )
 
-const eventColumns = "pos, id, stream, revision, type, recorded, data, meta"
+const eventColumns = "pos, envelope, data"
+
+// The statements of stream reads, prepared once per store (and by
+// database/sql once per connection).
+const (
+	sqlStreamState = `SELECT (SELECT max(revision) FROM events WHERE stream = ?1),
+		(SELECT truncate_before FROM streams WHERE name = ?1),
+		(SELECT tombstoned FROM streams WHERE name = ?1)`
+	sqlStreamForwards = "SELECT " + eventColumns + ` FROM events
+		WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?`
+	sqlStreamBackwards = "SELECT " + eventColumns + ` FROM events
+		WHERE stream = ? AND revision <= ? AND revision >= ? ORDER BY revision DESC LIMIT ?`
+)
 
 // ReadStream reads one stream; see events.Store.
 func (s *Store) ReadStream(ctx context.Context, stream string, opts events.ReadOptions) ([]events.Event, error) {
@@ -25,18 +37,17 @@ func (s *Store) ReadStream(ctx context.Context, stream string, opts events.ReadO
 	if limit == 0 {
 		limit = -1 // SQLite: no limit
 	}
-	// One read transaction, so that the stream's state and its events
-	// come from the same snapshot.
+	// One read transaction, so that the stream's state and its events come
+	// from the same snapshot. Unlike $all pages, stream reads are short and
+	// many (every command loads its aggregate): prepared statements matter
+	// more here than the cost of database/sql's Scan.
 	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, s.readErr(ctx, err)
 	}
 	defer tx.Rollback()
 	var head, tb, tomb sql.NullInt64
-	err = tx.QueryRowContext(ctx, `SELECT (SELECT max(revision) FROM events WHERE stream = ?1),
-		(SELECT truncate_before FROM streams WHERE name = ?1),
-		(SELECT tombstoned FROM streams WHERE name = ?1)`, stream).Scan(&head, &tb, &tomb)
-	if err != nil {
+	if err := tx.StmtContext(ctx, s.stmtStreamState).QueryRowContext(ctx, stream).Scan(&head, &tb, &tomb); err != nil {
 		return nil, s.readErr(ctx, err)
 	}
 	switch {
@@ -51,19 +62,27 @@ func (s *Store) ReadStream(ctx context.Context, stream string, opts events.ReadO
 	}
 	var rows *sql.Rows
 	if opts.Direction == events.Backwards {
-		rows, err = tx.QueryContext(ctx, "SELECT "+eventColumns+` FROM events
-			WHERE stream = ? AND revision <= ? AND revision >= ? ORDER BY revision DESC LIMIT ?`,
-			stream, from, tb.Int64, limit)
+		rows, err = tx.StmtContext(ctx, s.stmtStreamBackwards).QueryContext(ctx, stream, from, tb.Int64, limit)
 	} else {
-		rows, err = tx.QueryContext(ctx, "SELECT "+eventColumns+` FROM events
-			WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?`,
-			stream, max(from, tb.Int64), limit)
+		rows, err = tx.StmtContext(ctx, s.stmtStreamForwards).QueryContext(ctx, stream, max(from, tb.Int64), limit)
 	}
 	if err != nil {
 		return nil, s.readErr(ctx, err)
 	}
-	evs, err := scanEvents(rows, nil)
-	if err != nil {
+	defer rows.Close()
+	evs := []events.Event{}
+	for rows.Next() {
+		var pos int64
+		var env, data []byte // Scan copies both: the event may keep them
+		if err := rows.Scan(&pos, &env, &data); err != nil {
+			return nil, s.readErr(ctx, err)
+		}
+		evs = append(evs, events.Event{Position: position(pos), Data: data})
+		if err := decodeEnvelope(env, &evs[len(evs)-1]); err != nil {
+			return nil, fmt.Errorf("event at position %d: %w", pos, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
 		return nil, s.readErr(ctx, err)
 	}
 	return evs, nil
@@ -81,12 +100,13 @@ func (s *Store) ReadAll(ctx context.Context, opts events.ReadAllOptions) ([]even
 	if opts.After.Commit >= math.MaxInt64 {
 		return []events.Event{}, nil
 	}
-	rows, err := s.rdb.QueryContext(ctx, "SELECT "+eventColumns+" FROM events WHERE pos > ? ORDER BY pos LIMIT ?",
-		int64(opts.After.Commit), n)
-	if err != nil {
-		return nil, s.readErr(ctx, err)
-	}
-	evs, err := scanEvents(rows, make([]events.Event, 0, min(n, 4096)))
+	var evs []events.Event
+	err := s.withConn(ctx, func(c conn) error {
+		var err error
+		evs, err = queryEvents(ctx, c, "SELECT "+eventColumns+" FROM events WHERE pos > ? ORDER BY pos LIMIT ?",
+			make([]events.Event, 0, min(n, 4096)), int64(opts.After.Commit), int64(n))
+		return err
+	})
 	if err != nil {
 		return nil, s.readErr(ctx, err)
 	}
@@ -133,39 +153,62 @@ func position(p int64) events.Position {
 	return events.Position{Commit: uint64(p), Prepare: uint64(p)}
 }
 
-var errBadID = errors.New("event id is not 16 bytes")
+// conn is a reader connection as the driver gives it. Pages of $all go to
+// the driver directly: database/sql would copy every payload once more and
+// convert every column through reflection, a third of the cost of $all.
+type conn interface {
+	driver.QueryerContext
+	driver.ExecerContext
+}
 
-// scanEvents appends the rows (in eventColumns order) to dst and closes
-// them. The payload stays raw JSON; the metadata is decoded.
-func scanEvents(rows *sql.Rows, dst []events.Event) ([]events.Event, error) {
+// withConn lends fn a pooled reader connection; fn must not keep it.
+func (s *Store) withConn(ctx context.Context, fn func(conn) error) error {
+	c, err := s.rdb.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return c.Raw(func(dc any) error {
+		dconn, ok := dc.(conn)
+		if !ok {
+			return fmt.Errorf("sqlite driver connection %T cannot query", dc)
+		}
+		return fn(dconn)
+	})
+}
+
+func namedArgs(args []any) []driver.NamedValue {
+	nv := make([]driver.NamedValue, len(args))
+	for i, a := range args {
+		nv[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
+	}
+	return nv
+}
+
+// queryEvents appends the rows of query (selecting eventColumns) to dst.
+// The payload stays raw JSON; the metadata is decoded. The driver gives
+// each row freshly allocated values, so the event keeps them as they are.
+func queryEvents(ctx context.Context, c conn, query string, dst []events.Event, args ...any) ([]events.Event, error) {
+	rows, err := c.QueryContext(ctx, query, namedArgs(args))
+	if err != nil {
+		return nil, err
+	}
 	defer rows.Close()
-	var (
-		pos, rev, rec int64
-		id, meta      sql.RawBytes
-		stream, typ   string
-		data          []byte
-	)
-	for rows.Next() {
-		if err := rows.Scan(&pos, &id, &stream, &rev, &typ, &rec, &data, &meta); err != nil {
+	var v [3]driver.Value
+	for {
+		if err := rows.Next(v[:]); err != nil {
+			if err == io.EOF {
+				break
+			}
 			return nil, err
 		}
-		dst = append(dst, events.Event{})
-		e := &dst[len(dst)-1]
-		if len(id) != 16 {
-			return nil, fmt.Errorf("event at position %d: %w", pos, errBadID)
-		}
-		copy(e.ID[:], id)
-		e.Stream, e.Type = stream, typ
-		e.Revision = uint64(rev)
-		e.Position = position(pos)
-		e.Recorded = time.Unix(0, rec).UTC()
-		e.Data = data
-		if err := decodeMeta(meta, &e.Metadata); err != nil {
+		pos, _ := v[0].(int64)
+		env, _ := v[1].([]byte)
+		data, _ := v[2].([]byte)
+		dst = append(dst, events.Event{Position: position(pos), Data: data})
+		if err := decodeEnvelope(env, &dst[len(dst)-1]); err != nil {
 			return nil, fmt.Errorf("event at position %d: %w", pos, err)
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
 	}
 	if dst == nil {
 		dst = []events.Event{}

@@ -44,6 +44,8 @@ type Store struct {
 	wdb *sql.DB // exactly one connection, owned by the writer goroutine
 	rdb *sql.DB // readers; WAL lets them run while the writer commits
 
+	stmtStreamState, stmtStreamForwards, stmtStreamBackwards *sql.Stmt
+
 	// sendMu lets Close wait for Appends that are handing a request over,
 	// so that no request is sent after the writer has stopped.
 	sendMu     sync.RWMutex
@@ -91,9 +93,8 @@ CREATE TABLE events (
 	stream   TEXT    NOT NULL,
 	revision INTEGER NOT NULL,    -- 0-based, per stream
 	type     TEXT    NOT NULL,
-	recorded INTEGER NOT NULL,    -- commit time, Unix nanoseconds
-	data     BLOB    NOT NULL,    -- the payload, JSON
-	meta     BLOB    NOT NULL     -- events.Metadata, see meta.go
+	envelope BLOB    NOT NULL,    -- all but the payload, for readers: see envelope.go
+	data     BLOB    NOT NULL     -- the payload, JSON
 );
 CREATE UNIQUE INDEX events_id ON events(id);
 CREATE UNIQUE INDEX events_stream_revision ON events(stream, revision);
@@ -109,15 +110,28 @@ CREATE TABLE streams (
 
 // Open opens (creating if needed) the event log at path, e.g. data/events.db.
 func Open(path string, opts Options) (*Store, error) {
+	s, w, err := open(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	go w.run()
+	go s.checkpoint()
+	s.log.Debug("event log opened", "path", s.path, "head", s.head.Load())
+	return s, nil
+}
+
+// open prepares a store and its writer without starting them, so that
+// tests can drive the writer batch by batch.
+func open(path string, opts Options) (*Store, *writer, error) {
 	if path == "" {
-		return nil, errors.New("sqlitestore: no event log path given")
+		return nil, nil, errors.New("sqlitestore: no event log path given")
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return nil, fmt.Errorf("event log %s: %w", path, err)
+		return nil, nil, fmt.Errorf("event log %s: %w", path, err)
 	}
 	if err := checkLocation(abs); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	log := opts.Logger
 	if log == nil {
@@ -125,7 +139,7 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	m, err := newMetrics(opts.Registerer)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	// fdatasync is what SQLite itself uses on Linux; the transpiled build
@@ -134,7 +148,7 @@ func Open(path string, opts Options) (*Store, error) {
 	sqlite.Fdatasync(true)
 	wdb, err := sql.Open("sqlite", dsn(abs, true))
 	if err != nil {
-		return nil, fmt.Errorf("event log %s: %w", abs, err)
+		return nil, nil, fmt.Errorf("event log %s: %w", abs, err)
 	}
 	wdb.SetMaxOpenConns(1)
 	wdb.SetMaxIdleConns(1)
@@ -142,15 +156,17 @@ func Open(path string, opts Options) (*Store, error) {
 	wdb.SetConnMaxLifetime(0)
 	if err := initSchema(wdb, abs); err != nil {
 		wdb.Close()
-		return nil, err
+		return nil, nil, err
 	}
 
 	rdb, err := sql.Open("sqlite", dsn(abs, false))
 	if err != nil {
 		wdb.Close()
-		return nil, fmt.Errorf("event log %s: %w", abs, err)
+		return nil, nil, fmt.Errorf("event log %s: %w", abs, err)
 	}
-	readers := max(4, runtime.GOMAXPROCS(0)+2)
+	// Besides the readers proper, the checkpointer and the poller each
+	// hold a connection for as long as they work.
+	readers := max(8, 2*runtime.GOMAXPROCS(0)) + 2
 	rdb.SetMaxOpenConns(readers)
 	rdb.SetMaxIdleConns(readers)
 
@@ -168,17 +184,30 @@ func Open(path string, opts Options) (*Store, error) {
 		ckptKick:   make(chan struct{}, 1),
 		ckptDone:   make(chan struct{}),
 	}
+	for _, p := range []struct {
+		dst **sql.Stmt
+		sql string
+	}{
+		{&s.stmtStreamState, sqlStreamState},
+		{&s.stmtStreamForwards, sqlStreamForwards},
+		{&s.stmtStreamBackwards, sqlStreamBackwards},
+	} {
+		if *p.dst, err = rdb.Prepare(p.sql); err != nil {
+			s.closeStmts()
+			wdb.Close()
+			rdb.Close()
+			return nil, nil, classify(abs, "prepare statements", err)
+		}
+	}
 	w, err := newWriter(s)
 	if err != nil {
+		s.closeStmts()
 		wdb.Close()
 		rdb.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	s.head.Store(w.nextPos - 1)
-	go w.run()
-	go s.checkpoint()
-	log.Debug("event log opened", "path", abs, "head", w.nextPos-1)
-	return s, nil
+	return s, w, nil
 }
 
 // dsn builds the connection string. The file: URI form keeps any character
@@ -239,6 +268,15 @@ func checkLocation(abs string) error {
 	fi, err = os.Stat(abs)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
+		// The log holds personal data: create it readable by its owner
+		// only. SQLite gives the -wal and -shm files the same mode.
+		f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil && !errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("event log %s: cannot create it: %w", abs, err)
+		}
+		if f != nil {
+			f.Close()
+		}
 		return nil
 	case err != nil:
 		return fmt.Errorf("event log %s: %w", abs, err)
@@ -360,9 +398,20 @@ func (s *Store) Close() error {
 		<-s.ckptDone
 		s.pollOnce.Do(func() { close(s.pollerDone) }) // no poller was started
 		<-s.pollerDone
+		// Statements keep SQLite connections (and the WAL) open after
+		// the connections themselves are closed.
+		s.closeStmts()
 		s.closeErr = errors.Join(s.rdb.Close(), s.wdb.Close())
 	})
 	return s.closeErr
+}
+
+func (s *Store) closeStmts() {
+	for _, st := range []*sql.Stmt{s.stmtStreamState, s.stmtStreamForwards, s.stmtStreamBackwards} {
+		if st != nil {
+			st.Close()
+		}
+	}
 }
 
 // Capabilities: ids are deduplicated by a unique index, for ever.
@@ -391,6 +440,20 @@ func (s *Store) grew(head int64) {
 	s.notifyMu.Unlock()
 }
 
+// closingContext is cancelled when Close starts, so that the store's own
+// goroutines never wait for a connection that Close is about to take away.
+func (s *Store) closingContext() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-s.closing:
+		case <-ctx.Done():
+		}
+		cancel()
+	}()
+	return ctx, cancel
+}
+
 // startPoller watches the file for commits by other processes (and other
 // Store values in this one) while anyone subscribes. Local commits wake
 // subscriptions directly; this is the only way to learn of foreign ones.
@@ -402,15 +465,8 @@ const pollInterval = 50 * time.Millisecond
 
 func (s *Store) poll() {
 	defer close(s.pollerDone)
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := s.closingContext()
 	defer cancel()
-	go func() {
-		select {
-		case <-s.closing:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	var conn *sql.Conn
 	defer func() {
 		if conn != nil {
@@ -427,6 +483,10 @@ func (s *Store) poll() {
 		case <-t.C:
 		}
 		if s.subs.Load() == 0 {
+			if conn != nil {
+				conn.Close()
+				conn = nil
+			}
 			continue
 		}
 		if conn == nil {
@@ -451,11 +511,11 @@ func (s *Store) poll() {
 		if v == version {
 			continue
 		}
-		version = v
 		var head sql.NullInt64
 		if err := conn.QueryRowContext(ctx, "SELECT max(pos) FROM events").Scan(&head); err != nil {
 			continue
 		}
+		version = v
 		if head.Int64 > s.head.Load() {
 			s.grew(head.Int64)
 		}
@@ -476,7 +536,7 @@ const (
 // connection of its own, so that the writer rarely pays for it on a commit.
 func (s *Store) checkpoint() {
 	defer close(s.ckptDone)
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := s.closingContext()
 	defer cancel()
 	var conn *sql.Conn
 	defer func() {

@@ -1,6 +1,7 @@
 package sqlitestore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -67,53 +68,59 @@ func mustAppend(t *testing.T, s events.Store, stream string, exp events.Expected
 	return r
 }
 
-func TestMetaCodecCoversEveryField(t *testing.T) {
+func TestEnvelopeCoversEveryMetadataField(t *testing.T) {
 	if n := reflect.TypeFor[events.Metadata]().NumField(); n != metaFieldCount {
-		t.Fatalf("events.Metadata has %d fields, the codec in meta.go knows %d: add the new field with a new format byte", n, metaFieldCount)
+		t.Fatalf("events.Metadata has %d fields, the codec in envelope.go knows %d: add the new field with a new format byte", n, metaFieldCount)
 	}
 }
 
-func TestMetaCodecRoundTrip(t *testing.T) {
-	cases := []events.Metadata{
-		{},
-		{Actor: "system"},
-		{
-			Actor: "user-0193", CorrelationID: "corr", CausationID: "cause", RequestID: "req",
-			OccurredAt:    time.Date(2015, 10, 14, 9, 30, 0, 123456789, time.FixedZone("CST", 8*3600)),
-			SchemaVersion: -3, Visibility: events.Staff, Subject: "杜勇",
-		},
-		{OccurredAt: time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC), SchemaVersion: 1 << 40},
-		{RequestID: strings.Repeat("r", 300)},
+func TestEnvelopeRoundTrip(t *testing.T) {
+	cases := []events.Event{
+		{ID: events.NewID(), Stream: "a-1", Type: "t.T", Recorded: time.Unix(0, 1).UTC()},
+		{ID: events.NewID(), Stream: "registration-云栖", Type: "conference.RegistrationPlaced", Revision: 1 << 40,
+			Recorded: time.Date(2015, 10, 14, 1, 30, 0, 123456789, time.UTC),
+			Metadata: events.Metadata{
+				Actor: "user-0193", CorrelationID: "corr", CausationID: "cause", RequestID: "req",
+				OccurredAt:    time.Date(2015, 10, 14, 9, 30, 0, 123456789, time.FixedZone("CST", 8*3600)),
+				SchemaVersion: -3, Visibility: events.Staff, Subject: "杜勇",
+			}},
+		{ID: events.NewID(), Stream: "b-2", Type: "t.U", Recorded: time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC).Add(-time.Hour),
+			Metadata: events.Metadata{OccurredAt: time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC), SchemaVersion: 1 << 40, RequestID: strings.Repeat("r", 300)}},
 	}
-	for i, m := range cases {
-		b, err := appendMeta(nil, &m)
+	for i, want := range cases {
+		tail, err := appendEnvelopeTail(nil, want.ID, want.Stream, want.Type, &want.Metadata)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var got events.Metadata
-		if err := decodeMeta(b, &got); err != nil {
+		b := appendEnvelope(nil, int64(want.Revision), want.Recorded.UnixNano(), tail)
+		var got events.Event
+		if err := decodeEnvelope(bytes.Clone(b), &got); err != nil {
 			t.Fatalf("case %d: %v", i, err)
 		}
-		if !got.OccurredAt.Equal(m.OccurredAt) {
-			t.Fatalf("case %d: occurred at %v, want %v", i, got.OccurredAt, m.OccurredAt)
+		if !got.Metadata.OccurredAt.Equal(want.Metadata.OccurredAt) || !got.Recorded.Equal(want.Recorded) {
+			t.Fatalf("case %d: times %v %v, want %v %v", i, got.Metadata.OccurredAt, got.Recorded, want.Metadata.OccurredAt, want.Recorded)
 		}
-		_, off1 := got.OccurredAt.Zone()
-		_, off2 := m.OccurredAt.Zone()
+		_, off1 := got.Metadata.OccurredAt.Zone()
+		_, off2 := want.Metadata.OccurredAt.Zone()
 		if off1 != off2 {
 			t.Fatalf("case %d: zone offset %d, want %d", i, off1, off2)
 		}
-		got.OccurredAt, m.OccurredAt = time.Time{}, time.Time{}
-		if got != m {
-			t.Fatalf("case %d: got %+v, want %+v", i, got, m)
+		got.Metadata.OccurredAt, want.Metadata.OccurredAt = time.Time{}, time.Time{}
+		got.Recorded, want.Recorded = time.Time{}, time.Time{}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("case %d: got %+v, want %+v", i, got, want)
 		}
-		// Every truncation is refused, never misread.
+		// Every truncation or extension is refused, never misread.
 		for n := range len(b) {
-			if err := decodeMeta(b[:n], &got); err == nil {
+			if err := decodeEnvelope(bytes.Clone(b[:n]), &got); err == nil {
 				t.Fatalf("case %d: a record cut to %d of %d bytes decoded", i, n, len(b))
 			}
 		}
+		if err := decodeEnvelope(append(bytes.Clone(b), 0), &got); err == nil {
+			t.Fatalf("case %d: a record with a trailing byte decoded", i)
+		}
 	}
-	if err := decodeMeta([]byte{2, 0}, new(events.Metadata)); err == nil || !strings.Contains(err.Error(), "newer") {
+	if err := decodeEnvelope([]byte{2, 0}, new(events.Event)); err == nil || !strings.Contains(err.Error(), "newer") {
 		t.Fatalf("a newer format: got %v", err)
 	}
 }
@@ -478,6 +485,13 @@ func TestBackupWhileWriting(t *testing.T) {
 	if err := s.Backup(ctx, filepath.Join(t.TempDir(), "missing", "backup.db")); err == nil {
 		t.Fatal("backup into a missing directory succeeded")
 	}
+	fi, err := os.Stat(dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		t.Fatalf("backup file has mode %v; it must be private to its owner", fi.Mode().Perm())
+	}
 	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(dest), ".*partial*"))
 	if len(matches) > 0 {
 		t.Fatalf("backup left %v behind", matches)
@@ -725,4 +739,19 @@ func TestOpenErrors(t *testing.T) {
 		}
 		s.Close()
 	})
+}
+
+func TestNewLogIsPrivate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	s := openAt(t, path)
+	mustAppend(t, s, "p-1", events.NoStream, ev("t.A"))
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s has mode %v; the log must be private to its owner", filepath.Base(p), fi.Mode().Perm())
+		}
+	}
 }

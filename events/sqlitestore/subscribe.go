@@ -69,13 +69,18 @@ func (s *Store) Subscribe(ctx context.Context, opts events.SubscribeOptions) ite
 			return true
 		}
 
+		// The catch-up runs to the head as the file has it; afterwards the
+		// head known in memory (every local commit, and foreign ones as the
+		// poller finds them) bounds each read, so a wake-up that brings
+		// nothing new costs no query.
+		wake := s.waitChan()
+		head, err := s.readHead(ctx)
+		if err != nil {
+			fail(err)
+			return
+		}
 		for {
-			wake := s.waitChan()
-			head, err := s.readHead(ctx)
-			if err != nil {
-				fail(err)
-				return
-			}
+			head = max(head, s.head.Load())
 			for cursor < head {
 				end := head
 				if filtered {
@@ -83,11 +88,12 @@ func (s *Store) Subscribe(ctx context.Context, opts events.SubscribeOptions) ite
 				}
 				args = append(args[:0], cursor, end)
 				args = append(args, filterArgs...)
-				args = append(args, subscriptionPage)
-				rows, err := s.rdb.QueryContext(ctx, query, args...)
-				if err == nil {
-					page, err = scanEvents(rows, page[:0])
-				}
+				args = append(args, int64(subscriptionPage))
+				err := s.withConn(ctx, func(c conn) error {
+					var err error
+					page, err = queryEvents(ctx, c, query, page[:0], args...)
+					return err
+				})
 				if err != nil {
 					fail(s.readErr(ctx, err))
 					return
@@ -125,6 +131,7 @@ func (s *Store) Subscribe(ctx context.Context, opts events.SubscribeOptions) ite
 			}
 			select {
 			case <-wake:
+				wake = s.waitChan()
 			case <-ctx.Done():
 				yield(events.Message{}, ctx.Err())
 				return
@@ -154,7 +161,7 @@ func subscriptionQuery(f events.Filter) (string, []any) {
 				b.WriteString(" OR ")
 			}
 			b.WriteString("substr(CAST(" + column + " AS BLOB), 1, ?) = ?")
-			args = append(args, len(p), []byte(p))
+			args = append(args, int64(len(p)), []byte(p))
 		}
 		b.WriteString(")")
 	}

@@ -45,7 +45,7 @@ type request struct {
 	stream   string
 	expected events.ExpectedRevision
 	events   []events.Proposed
-	metas    [][]byte // binary metadata of each proposed event
+	tails    [][]byte // the caller's part of each event's envelope
 	restore  []events.Event
 	nevents  int
 
@@ -72,10 +72,10 @@ func (st streamState) actual() events.StreamState {
 }
 
 type row struct {
-	pos, rev, recorded int64
-	id                 []byte
-	stream, typ        string
-	data, meta         []byte
+	pos, rev    int64
+	id          []byte
+	stream, typ string
+	env, data   []byte
 }
 
 type undoEntry struct {
@@ -112,7 +112,8 @@ type writer struct {
 	pendingReqs []*request
 	undo        map[string]undoEntry
 	undoPos     int64
-	alone       bool // requests are being inserted one at a time
+	alone       bool   // requests are being inserted one at a time
+	arena       []byte // the envelopes of the batch
 	args        []any
 }
 
@@ -127,12 +128,9 @@ func newWriter(s *Store) (*writer, error) {
 	if err := w.connect(); err != nil {
 		return nil, err
 	}
-	if _, err := w.stmtBegin.ExecContext(w.ctx); err != nil {
-		return nil, classify(s.path, "open", err)
-	}
-	err := w.refresh()
-	w.stmtRollback.ExecContext(w.ctx)
-	if err != nil {
+	// Outside a transaction the head may move between the two reads of
+	// refresh; the first batch then sees data_version change and reloads.
+	if err := w.refresh(); err != nil {
 		w.disconnect()
 		return nil, classify(s.path, "read the log head", err)
 	}
@@ -203,12 +201,12 @@ func (w *writer) insertStmt(n int) (*sql.Stmt, error) {
 		return st, nil
 	}
 	var b strings.Builder
-	b.WriteString("INSERT INTO events(pos, id, stream, revision, type, recorded, data, meta) VALUES ")
+	b.WriteString("INSERT INTO events(pos, id, stream, revision, type, envelope, data) VALUES ")
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?,?,?,?,?,?,?,?)")
+		b.WriteString("(?,?,?,?,?,?,?)")
 	}
 	st, err := w.conn.PrepareContext(w.ctx, b.String())
 	if err != nil {
@@ -316,7 +314,6 @@ func (w *writer) runBatch(batch []*request) error {
 		}
 	}
 	clear(w.work)
-	w.resetPending()
 	if _, err := w.stmtBegin.ExecContext(w.ctx); err != nil {
 		if errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) {
 			w.disconnect()
@@ -327,7 +324,9 @@ func (w *writer) runBatch(batch []*request) error {
 		return err
 	}
 	w.pos = w.nextPos
+	w.resetPending() // after w.pos: an undo goes back to where the batch starts
 	w.now = time.Now().UnixNano()
+	w.arena = w.arena[:0]
 	for _, r := range batch {
 		r.result, r.err, r.writes = events.AppendResult{}, nil, false
 		if err := r.ctx.Err(); err != nil {
@@ -514,15 +513,23 @@ func (w *writer) append(r *request) error {
 	}
 }
 
+// envelope builds an event's envelope in the batch's arena. Growing the
+// arena leaves earlier envelopes where they were, still valid.
+func (w *writer) envelope(rev, recorded int64, tail []byte) []byte {
+	start := len(w.arena)
+	w.arena = appendEnvelope(w.arena, rev, recorded, tail)
+	return w.arena[start:len(w.arena):len(w.arena)]
+}
+
 // plan assigns revisions and positions to the events of r and queues them.
 func (w *writer) plan(r *request, st streamState) {
 	for i := range r.events {
 		e := &r.events[i]
 		st.head++
 		w.pending = append(w.pending, row{
-			pos: w.pos, rev: st.head, recorded: w.now,
+			pos: w.pos, rev: st.head,
 			id: e.ID[:], stream: r.stream, typ: e.Type,
-			data: e.Data, meta: r.metas[i],
+			env: w.envelope(st.head, w.now, r.tails[i]), data: e.Data,
 		})
 		w.pos++
 	}
@@ -615,7 +622,7 @@ func (w *writer) insert(rows []row) error {
 			args := w.args[:0]
 			for i := range rows[:n] {
 				rw := &rows[i]
-				args = append(args, rw.pos, rw.id, rw.stream, rw.rev, rw.typ, rw.recorded, rw.data, rw.meta)
+				args = append(args, rw.pos, rw.id, rw.stream, rw.rev, rw.typ, rw.env, rw.data)
 			}
 			w.args = args
 			_, err = st.ExecContext(w.ctx, args...)
@@ -782,9 +789,9 @@ func (w *writer) restore(r *request) error {
 		st.head++
 		w.work[e.Stream] = st
 		w.pending = append(w.pending, row{
-			pos: w.pos, rev: st.head, recorded: e.Recorded.UnixNano(),
+			pos: w.pos, rev: st.head,
 			id: e.ID[:], stream: e.Stream, typ: e.Type,
-			data: e.Data, meta: r.metas[i],
+			env: w.envelope(st.head, e.Recorded.UnixNano(), r.tails[i]), data: e.Data,
 		})
 		w.pos++
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -286,6 +287,89 @@ func testMixedOutcomes(t *testing.T, newStore func(*testing.T) events.Store) {
 	for _, e := range f.readAll(f.origin) {
 		if e.Type == f.typ("Fresh") || e.Type == f.typ("Bad") || e.Stream == tomb && e.Revision > 0 {
 			t.Fatalf("a refused append wrote %s (%s) to %s", e.ID, e.Type, e.Stream)
+		}
+	}
+}
+
+// testFirstBatchClash: the very first writes to a fresh store race retries
+// of one append against appends that all claim one event id for different
+// streams. A group-committing backend meets an id clash inside its first
+// batch, the case where it has the least state to fall back on. Whether the
+// requests meet in one batch is up to the scheduler, so it tries a few
+// fresh stores.
+func testFirstBatchClash(t *testing.T, newStore func(*testing.T) events.Store) {
+	for round := range short(6, 4) {
+		t.Run(fmt.Sprint(round), func(t *testing.T) { firstBatchClash(t, newStore) })
+	}
+}
+
+func firstBatchClash(t *testing.T, newStore func(*testing.T) events.Store) {
+	f := setup(t, newStore)
+	dedup := f.store.Capabilities().DurableDedup
+	n := short(24, 8)
+	retried := f.stream("first")
+	same := f.evs(2)
+	claimed := f.ev("Claimed", `{}`)
+	results := make([]events.AppendResult, n)
+	errs, claimErrs := make([]error, n), make([]error, n)
+	claimStreams := make([]string, n)
+	for i := range claimStreams {
+		claimStreams[i] = f.stream("claim")
+	}
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			results[i], errs[i] = f.store.Append(f.ctx, retried, events.NoStream, same...)
+		})
+		if dedup {
+			wg.Go(func() {
+				<-start
+				_, claimErrs[i] = f.store.Append(f.ctx, claimStreams[i], events.NoStream, claimed)
+			})
+		}
+	}
+	close(start)
+	wg.Wait()
+
+	for i := range n {
+		if errs[i] != nil || results[i] != results[0] {
+			t.Fatalf("attempt %d of the same append: %+v, %v; attempt 0: %+v", i, results[i], errs[i], results[0])
+		}
+	}
+	want := ids(same)
+	if dedup {
+		winner := -1
+		for i, err := range claimErrs {
+			switch {
+			case err == nil && winner >= 0:
+				t.Fatalf("one event id was written to %s and %s", claimStreams[winner], claimStreams[i])
+			case err == nil:
+				winner = i
+			case !errors.Is(err, events.ErrDuplicateEventID):
+				t.Fatalf("claim %d: %v, want events.ErrDuplicateEventID", i, err)
+			}
+		}
+		if winner < 0 {
+			t.Fatal("no stream got the claimed event id")
+		}
+		want = append(want, claimed.ID)
+		wantIDs(t, "the claiming stream", f.read(claimStreams[winner], events.ReadOptions{}), []uuid.UUID{claimed.ID})
+	}
+	all := f.readAll(f.origin)
+	got := ids(all)
+	slices.SortFunc(got, func(a, b uuid.UUID) int { return strings.Compare(a.String(), b.String()) })
+	slices.SortFunc(want, func(a, b uuid.UUID) int { return strings.Compare(a.String(), b.String()) })
+	if !slices.Equal(got, want) {
+		t.Fatalf("$all holds %v, want %v", got, want)
+	}
+	stream := f.read(retried, events.ReadOptions{})
+	wantIDs(t, "retried stream", stream, ids(same))
+	wantResultAt(t, "retried append", results[0], stream[1])
+	for _, e := range stream {
+		if i := slices.IndexFunc(all, func(a events.Event) bool { return a.ID == e.ID }); i < 0 || all[i].Position != e.Position {
+			t.Fatalf("event %s is at %s in its stream but not there in $all", e.ID, e.Position)
 		}
 	}
 }

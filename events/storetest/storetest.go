@@ -59,6 +59,7 @@ func Run(t *testing.T, newStore func(t *testing.T) events.Store) {
 		t.Run("ManyStreams", func(t *testing.T) { testRaceManyStreams(t, newStore) })
 		t.Run("ConcurrentRetries", func(t *testing.T) { testConcurrentRetries(t, newStore) })
 		t.Run("MixedOutcomes", func(t *testing.T) { testMixedOutcomes(t, newStore) })
+		t.Run("FirstBatchClash", func(t *testing.T) { testFirstBatchClash(t, newStore) })
 	})
 	t.Run("Read", func(t *testing.T) {
 		t.Run("Stream", func(t *testing.T) { testReadStream(t, newStore) })
@@ -169,6 +170,13 @@ func (f *fixture) read(stream string, opts events.ReadOptions) []events.Event {
 	evs, err := f.store.ReadStream(f.ctx, stream, opts)
 	if err != nil {
 		f.t.Fatalf("read %s %+v: %v", stream, opts, err)
+	}
+	for _, e := range evs {
+		if e.Position.IsStart() {
+			// Start is before every event: one recorded there is invisible
+			// to $all readers and subscribers.
+			f.t.Fatalf("event %s (revision %d of %s) is at the start position", e.ID, e.Revision, stream)
+		}
 	}
 	return evs
 }

@@ -82,15 +82,21 @@ func accessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 					level = slog.LevelDebug
 				}
 				// The query string stays out: it may carry tokens.
-				logger.LogAttrs(r.Context(), level, "http request",
+				attrs := []slog.Attr{
 					slog.String("method", r.Method),
 					slog.String("path", r.URL.Path),
 					slog.Int("status", status),
 					slog.Int("bytes", ww.BytesWritten()),
 					slog.Duration("duration", time.Since(start)),
 					slog.String("remote", r.RemoteAddr),
-					slog.String("request_id", RequestID(r.Context())),
-				)
+				}
+				// Behind a trusted proxy the peer is the proxy; the client
+				// it forwarded for is who made the request.
+				if ip := middleware.GetClientIP(r.Context()); ip != "" {
+					attrs = append(attrs, slog.String("client", ip))
+				}
+				attrs = append(attrs, slog.String("request_id", RequestID(r.Context())))
+				logger.LogAttrs(r.Context(), level, "http request", attrs...)
 			}()
 			next.ServeHTTP(ww, r)
 		})

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -35,6 +36,13 @@ type Options struct {
 	Registry        *prometheus.Registry
 	MaxBodyBytes    int64         // per request unless a route sets its own LimitBody; 0: DefaultMaxBodyBytes
 	ShutdownTimeout time.Duration // how long in-flight requests get to finish; 0: DefaultShutdownTimeout
+	// TrustedProxies are the CIDR prefixes of the reverse proxies in front
+	// of the server. A request from one of them has its client address
+	// taken from X-Forwarded-For (chi's middleware.GetClientIP); empty means
+	// no proxy is trusted and the TCP peer is the client, because a header
+	// anyone can send must not decide whose rate limit a request counts
+	// against. Each prefix must parse with netip.ParsePrefix.
+	TrustedProxies []string
 }
 
 // Server is the router plus the operational endpoints.
@@ -70,6 +78,10 @@ func New(opts Options) *Server {
 		shutdownTimeout: opts.ShutdownTimeout,
 	}
 	m := newHTTPMetrics(opts.Registry)
+	if len(opts.TrustedProxies) > 0 {
+		// First, so that the access log and every handler see the client.
+		s.router.Use(middleware.ClientIPFromXFF(opts.TrustedProxies...))
+	}
 	// Metrics and the access log sit outside the recoverer so that a
 	// panicking request is still counted and logged as the 500 it became.
 	s.router.Use(

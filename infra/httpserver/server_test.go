@@ -11,10 +11,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/go-chi/chi/v5/middleware"
 )
 
 // syncBuffer collects log output written from server goroutines.
@@ -333,5 +336,39 @@ func TestShutdownTimeoutCutsOff(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Serve did not return after its shutdown timeout")
+	}
+}
+
+// Only a trusted proxy's X-Forwarded-For names the client; from any other
+// peer the header is ignored, since anyone can send it.
+func TestTrustedProxies(t *testing.T) {
+	srv, logs := newTestServer(t, Options{TrustedProxies: []string{"10.0.0.0/8"}})
+	var seen []string
+	srv.Router().Get("/who", func(w http.ResponseWriter, r *http.Request) {
+		seen = append(seen, middleware.GetClientIP(r.Context()))
+	})
+	for _, remote := range []string{"10.1.2.3:4000", "198.51.100.9:4000"} {
+		r := httptest.NewRequest("GET", "/who", nil)
+		r.RemoteAddr = remote
+		r.Header.Set("X-Forwarded-For", "203.0.113.7")
+		srv.ServeHTTP(httptest.NewRecorder(), r)
+	}
+	if want := []string{"203.0.113.7", "198.51.100.9"}; !slices.Equal(seen, want) {
+		t.Errorf("client addresses = %v, want %v", seen, want)
+	}
+	if !strings.Contains(logs.String(), `"client":"203.0.113.7"`) {
+		t.Errorf("the access log does not name the forwarded client:\n%s", logs)
+	}
+
+	plain, _ := newTestServer(t, Options{})
+	seen = nil
+	plain.Router().Get("/who", func(w http.ResponseWriter, r *http.Request) {
+		seen = append(seen, middleware.GetClientIP(r.Context()))
+	})
+	r := httptest.NewRequest("GET", "/who", nil)
+	r.Header.Set("X-Forwarded-For", "203.0.113.7")
+	plain.ServeHTTP(httptest.NewRecorder(), r)
+	if !slices.Equal(seen, []string{""}) {
+		t.Errorf("without trusted proxies X-Forwarded-For was read: %v", seen)
 	}
 }

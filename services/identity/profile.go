@@ -140,9 +140,9 @@ func (d profileDoc) validate() (events.ProfileFields, error) {
 		if raw == "" && label == "" {
 			continue
 		}
-		u, msg := checkLink(raw)
+		u, msg, args := checkLink(raw)
 		if msg != "" {
-			errs.add(fmt.Sprintf("links[%d].url", i), "%s", msg)
+			errs.addRule(fmt.Sprintf("links[%d].url", i), msg, args)
 			continue
 		}
 		f.Links = append(f.Links, events.ProfileLink{Label: label, URL: u})
@@ -153,33 +153,33 @@ func (d profileDoc) validate() (events.ProfileFields, error) {
 // checkLink accepts absolute http and https URLs only: anything else
 // (javascript:, data:, relative paths) could run or mislead on the public
 // page that shows it. Credentials in a URL are refused as a phishing trick.
-func checkLink(raw string) (string, string) {
+func checkLink(raw string) (clean, format string, args []any) {
 	if raw == "" {
-		return "", "is required"
+		return "", "is required", nil
 	}
 	if len(raw) > maxLinkURLBytes {
-		return "", fmt.Sprintf("must be at most %d bytes", maxLinkURLBytes)
+		return "", "must be at most %d bytes", []any{maxLinkURLBytes}
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "", "is not a valid URL"
+		return "", "is not a valid URL", nil
 	}
 	scheme := strings.ToLower(u.Scheme)
 	switch {
 	case scheme != "http" && scheme != "https":
-		return "", "must start with http:// or https://"
+		return "", "must start with http:// or https://", nil
 	case u.Hostname() == "":
-		return "", "must name a host"
+		return "", "must name a host", nil
 	case u.User != nil:
-		return "", "must not contain a user name or password"
+		return "", "must not contain a user name or password", nil
 	}
 	for _, r := range raw {
 		if r <= ' ' || r == 0x7f {
-			return "", "must not contain spaces or control characters"
+			return "", "must not contain spaces or control characters", nil
 		}
 	}
 	u.Scheme = scheme
-	return u.String(), ""
+	return u.String(), "", nil
 }
 
 // updateProfile replaces the owner's profile.

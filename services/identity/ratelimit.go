@@ -60,27 +60,44 @@ func (l RateLimit) String() string {
 type limiters struct {
 	signUpPerAddress func(http.Handler) http.Handler
 	logInPerAddress  func(http.Handler) http.Handler
-	logInPerAccount  *httprate.RateLimiter // nil when off
-	accountLimit     int
-	accountWindow    time.Duration
+	// The same counters, for the pages: a sign-up form and the sign-up API
+	// draw on one allowance, so using both does not double it. nil when off.
+	signUpAddress *httprate.RateLimiter
+	logInAddress  *httprate.RateLimiter
+	signUpWindow  time.Duration
+	logInWindow   time.Duration
+
+	logInPerAccount *httprate.RateLimiter // nil when off
+	accountLimit    int
+	accountWindow   time.Duration
 }
+
+// Rate-limit scopes; a key is the scope and the client's address.
+const (
+	scopeSignUp = "signup"
+	scopeLogIn  = "login"
+)
 
 func newLimiters(cfg Config, log *slog.Logger) limiters {
-	return limiters{
-		signUpPerAddress: perAddress(cfg.SignUpPerAddress, log, "signup", "Too many sign-up attempts from your network address."),
-		logInPerAddress:  perAddress(cfg.LogInPerAddress, log, "login", "Too many log-in attempts from your network address."),
-		logInPerAccount:  perAccount(cfg.LogInPerAccount),
-		accountLimit:     cfg.LogInPerAccount.Requests,
-		accountWindow:    cfg.LogInPerAccount.Window,
+	l := limiters{
+		logInPerAccount: perAccount(cfg.LogInPerAccount),
+		accountLimit:    cfg.LogInPerAccount.Requests,
+		accountWindow:   cfg.LogInPerAccount.Window,
+		signUpWindow:    cfg.SignUpPerAddress.Window,
+		logInWindow:     cfg.LogInPerAddress.Window,
 	}
+	l.signUpAddress, l.signUpPerAddress = perAddress(cfg.SignUpPerAddress, log, scopeSignUp, "Too many sign-up attempts from your network address.")
+	l.logInAddress, l.logInPerAddress = perAddress(cfg.LogInPerAddress, log, scopeLogIn, "Too many log-in attempts from your network address.")
+	return l
 }
 
-func perAddress(l RateLimit, log *slog.Logger, scope, message string) func(http.Handler) http.Handler {
+func addressKey(scope string, r *http.Request) string { return scope + ":" + clientAddress(r) }
+
+func perAddress(l RateLimit, log *slog.Logger, scope, message string) (*httprate.RateLimiter, func(http.Handler) http.Handler) {
 	if l.Off() {
-		return func(next http.Handler) http.Handler { return next }
+		return nil, func(next http.Handler) http.Handler { return next }
 	}
-	key := func(r *http.Request) (string, error) { return scope + ":" + clientAddress(r), nil }
-	return httprate.LimitBy(l.Requests, l.Window, key,
+	rl := httprate.NewRateLimiter(l.Requests, l.Window,
 		httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) {
 			tooManyRequests(w, r, message, w.Header().Get("Retry-After"))
 		}),
@@ -89,6 +106,25 @@ func perAddress(l RateLimit, log *slog.Logger, scope, message string) func(http.
 			httpserver.WriteError(w, r, log, err)
 		}),
 	)
+	// The key is given explicitly, not through a key function, so that the
+	// pages (addressLimited) count against exactly the same one.
+	return rl, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if rl.RespondOnLimit(w, r, addressKey(scope, r)) {
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// addressLimited counts a page's attempt against the address's allowance
+// and reports whether it is used up. A nil limiter (switched off) never is.
+func addressLimited(rl *httprate.RateLimiter, scope string, r *http.Request) bool {
+	if rl == nil {
+		return false
+	}
+	return rl.OnLimit(discardWriter{h: http.Header{}}, r, addressKey(scope, r))
 }
 
 func perAccount(l RateLimit) *httprate.RateLimiter {

@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/yunqi-town/yunqi/infra/auth"
 	"github.com/yunqi-town/yunqi/infra/httpserver"
+	"github.com/yunqi-town/yunqi/web"
 )
 
 // Routes returns the service's HTTP handler: the JSON API under
@@ -34,7 +35,9 @@ func (s *Service) Mount(r chi.Router) {
 			httpserver.WriteProblem(w, r, httpserver.NewProblem(http.StatusMethodNotAllowed, httpserver.TypeMethodNotAllowed,
 				"Method not allowed", r.Method+" is not supported on "+r.URL.Path+"."))
 		})
-		r.Use(httpserver.LimitBody(maxBodyBytes))
+		// Browsers send the refresh cookie to the API too, so a request a
+		// browser marks as coming from another site may not change anything.
+		r.Use(web.Protect, httpserver.LimitBody(maxBodyBytes))
 		r.With(s.limits.signUpPerAddress).Post("/users", s.handleSignUp)
 		r.With(s.limits.logInPerAddress).Post("/tokens", s.handleLogIn)
 		r.Delete("/tokens", s.handleLogOut)

@@ -123,6 +123,7 @@ type Service struct {
 	verifier *auth.Verifier
 	limits   limiters
 	timeline *timeline
+	grace    refreshGrace // page refreshes in flight or just done; see pagesession.go
 }
 
 // New opens the service: it reads the signing keys, generating the first

@@ -33,6 +33,13 @@ type timeline struct {
 	mu       sync.RWMutex
 	byUser   map[string]*personTimeline
 	caughtUp atomic.Bool
+
+	// seen is how far into the log the projection has read; moved is
+	// closed (and replaced) whenever seen advances, so that a page can wait
+	// for the event it has just written to show.
+	posMu sync.Mutex
+	seen  events.Position
+	moved chan struct{}
 }
 
 // personTimeline holds one person's newest entries; dropped counts the older
@@ -43,7 +50,37 @@ type personTimeline struct {
 	dropped int
 }
 
-func newTimeline() *timeline { return &timeline{byUser: map[string]*personTimeline{}} }
+func newTimeline() *timeline {
+	return &timeline{byUser: map[string]*personTimeline{}, moved: make(chan struct{})}
+}
+
+func (t *timeline) advance(p events.Position) {
+	t.posMu.Lock()
+	defer t.posMu.Unlock()
+	if p.Compare(t.seen) > 0 {
+		t.seen = p
+		close(t.moved)
+		t.moved = make(chan struct{})
+	}
+}
+
+// waitFor waits until the projection has read the log up to p, or ctx
+// ends; it reports whether p was reached.
+func (t *timeline) waitFor(ctx context.Context, p events.Position) bool {
+	for {
+		t.posMu.Lock()
+		reached, moved := p.Compare(t.seen) <= 0, t.moved
+		t.posMu.Unlock()
+		if reached {
+			return true
+		}
+		select {
+		case <-moved:
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
 
 func (t *timeline) ready() bool { return t.caughtUp.Load() }
 
@@ -68,8 +105,10 @@ func (t *timeline) follow(ctx context.Context, store events.Store, log *slog.Log
 			case events.KindEvent:
 				t.apply(msg.Event, log)
 				after = msg.Event.Position
+				t.advance(after)
 			case events.KindCheckpoint:
 				after = msg.Position
+				t.advance(after)
 			case events.KindCaughtUp:
 				t.caughtUp.Store(true)
 			}

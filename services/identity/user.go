@@ -142,6 +142,10 @@ func profilesEqual(a, b events.ProfileFields) bool {
 type FieldError struct {
 	Field   string `json:"field"`
 	Message string `json:"message"`
+	// format and args are Message before formatting: the pages translate
+	// the message by its format, so every rule reads well in each language.
+	format string
+	args   []any
 }
 
 // ValidationError carries every invalid field of one input at once, so a
@@ -158,8 +162,11 @@ func (e *ValidationError) Error() string {
 
 type fieldErrors []FieldError
 
-func (f *fieldErrors) add(field, format string, args ...any) {
-	*f = append(*f, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+func (f *fieldErrors) add(field, format string, args ...any) { f.addRule(field, format, args) }
+
+// addRule is add for a format chosen at run time (checkLink's).
+func (f *fieldErrors) addRule(field, format string, args []any) {
+	*f = append(*f, FieldError{Field: field, Message: fmt.Sprintf(format, args...), format: format, args: args})
 }
 
 func (f fieldErrors) err() error {

@@ -27,7 +27,7 @@ type commonConfig struct {
 }
 
 func (c *commonConfig) register(s *config.Set) {
-	s.String(&c.Data, "data", "./data", "data directory: the event log (events.db), later the search index and keys",
+	s.String(&c.Data, "data", "./data", "data directory: the event log (events.db), the signing keys (keys/), later the search index",
 		config.Check(func(v string) error {
 			if strings.TrimSpace(v) == "" {
 				return errors.New("must name a directory")

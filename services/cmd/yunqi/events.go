@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -17,28 +16,11 @@ import (
 )
 
 func eventsCmd(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	subs := []command{
+	return runGroup(ctx, "events", []command{
 		{"tail", "follow the log, one line per event", tailCmd},
 		{"export", "write the log as JSON Lines", exportCmd},
 		{"import", "load a JSON Lines export into the log", importCmd},
-	}
-	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stdout, "Usage: yunqi events <command> [flags] [arguments]\n\nCommands:\n")
-		for _, c := range subs {
-			fmt.Fprintf(stdout, "  %-8s %s\n", c.name, c.summary)
-		}
-		fmt.Fprint(stdout, "\nRun 'yunqi events <command> -h' for a command's flags.\n")
-		if len(args) == 0 {
-			return errors.New("events: which command? tail, export or import")
-		}
-		return nil
-	}
-	for _, c := range subs {
-		if c.name == args[0] {
-			return c.run(ctx, args[1:], getenv, stdout)
-		}
-	}
-	return fmt.Errorf("events: unknown command %q; run 'yunqi events -h' for the list", args[0])
+	}, args, getenv, stdout)
 }
 
 const tailAbout = `

@@ -40,6 +40,8 @@ func commands() []command {
 		{"serve", "run the web server on the embedded engines", serveCmd},
 		{"events", "tail, export or import the event log", eventsCmd},
 		{"backup", "write a consistent copy of the event log, also while serve runs", backupCmd},
+		{"users", "grant or revoke roles, also while serve runs", usersCmd},
+		{"keys", "rotate the token signing key, also while serve runs", keysCmd},
 	}
 }
 
@@ -110,6 +112,38 @@ func parseFlags(fs *flag.FlagSet, parse func([]string) error, args []string, std
 		return false, fmt.Errorf("%s: %w\nRun 'yunqi %s -h' for usage", fs.Name(), err, fs.Name())
 	}
 	return false, nil
+}
+
+// runGroup runs one of a command's subcommands ("events tail"), or lists
+// them.
+func runGroup(ctx context.Context, group string, subs []command, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprintf(stdout, "Usage: yunqi %s <command> [flags] [arguments]\n\nCommands:\n", group)
+		names := make([]string, len(subs))
+		for i, c := range subs {
+			fmt.Fprintf(stdout, "  %-8s %s\n", c.name, c.summary)
+			names[i] = c.name
+		}
+		fmt.Fprintf(stdout, "\nRun 'yunqi %s <command> -h' for a command's flags.\n", group)
+		if len(args) == 0 {
+			return fmt.Errorf("%s: which command? %s", group, orList(names))
+		}
+		return nil
+	}
+	for _, c := range subs {
+		if c.name == args[0] {
+			return c.run(ctx, args[1:], getenv, stdout)
+		}
+	}
+	return fmt.Errorf("%s: unknown command %q; run 'yunqi %s -h' for the list", group, args[0], group)
+}
+
+// orList joins names as a sentence would: "a", "a or b", "a, b or c".
+func orList(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 func hasFlags(fs *flag.FlagSet) bool {

@@ -73,7 +73,7 @@ func TestHelp(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"help"}, []string{"serve", "events", "backup", "YUNQI_DATA"}},
+		{[]string{"help"}, []string{"serve", "events", "backup", "users", "keys", "YUNQI_DATA"}},
 		{[]string{"-h"}, []string{"Usage: yunqi <command>"}},
 		{[]string{"help", "serve"}, []string{"Usage: yunqi serve", "-addr", "YUNQI_ADDR", "127.0.0.1:8080", "-data", "-log-format", "-log-level"}},
 		{[]string{"serve", "-h"}, []string{"Usage: yunqi serve", "/healthz"}},
@@ -82,6 +82,14 @@ func TestHelp(t *testing.T) {
 		{[]string{"events", "export", "--help"}, []string{"JSON Lines", "-to FILE"}},
 		{[]string{"events", "import", "-h"}, []string{"events import [flags] FILE", "empty"}},
 		{[]string{"backup", "-h"}, []string{"backup --to FILE", "never"}},
+		{[]string{"serve", "-h"}, []string{"-issuer", "YUNQI_AUDIENCE", "-access-ttl", "15m0s", "-refresh-ttl", "-secure-cookies",
+			"-rate-signup-per-address", "10/1h", "-rate-login-per-address", "30/1m", "-rate-login-per-account", "10/15m",
+			"YUNQI_RATE_LOGIN_PER_ACCOUNT", "-trusted-proxy", "YUNQI_TRUSTED_PROXY", "/api/openapi.json"}},
+		{[]string{"users", "-h"}, []string{"grant", "revoke"}},
+		{[]string{"users", "grant", "-h"}, []string{"users grant --email ADDRESS --role ROLE", "reviewer", "organizer", "-email", "-role", "-data", "while 'yunqi serve' runs"}},
+		{[]string{"users", "revoke", "-h"}, []string{"Revokes a role"}},
+		{[]string{"keys", "-h"}, []string{"rotate"}},
+		{[]string{"keys", "rotate", "-h"}, []string{"keys rotate", "nobody is logged out", "-data"}},
 	} {
 		out, err := runCmd(t, tc.args...)
 		if err != nil {
@@ -119,6 +127,16 @@ func TestBadInvocations(t *testing.T) {
 		{[]string{"events", "export", "--data", filepath.Join(t.TempDir(), "none")}, nil, "no event log at"},
 		{[]string{"events", "import"}, nil, "name one export FILE"},
 		{[]string{"backup", "--data", t.TempDir()}, nil, "--to FILE is required"},
+		{[]string{"serve", "--rate-login-per-account", "10"}, nil, `--rate-login-per-account: "10" is not a rate limit: no /; write REQUESTS/WINDOW such as 10/15m, or off`},
+		{[]string{"serve", "--rate-login-per-address", "ten/1m"}, nil, "--rate-login-per-address: \"ten/1m\" is not a rate limit: the number of requests must be a whole number from 1"},
+		{[]string{"serve"}, []string{"YUNQI_RATE_SIGNUP_PER_ADDRESS", "5/fortnight"}, "YUNQI_RATE_SIGNUP_PER_ADDRESS: \"5/fortnight\" is not a rate limit: the window must be a duration"},
+		{[]string{"serve", "--rate-login-per-account", "5/500ms"}, nil, "the window must be at least 1s"},
+		{[]string{"serve", "--trusted-proxy", "10.0.0.0/8,10.1"}, nil, `--trusted-proxy: "10.1" is neither a CIDR prefix`},
+		{[]string{"serve", "--access-ttl", "30s"}, nil, "--access-ttl: must be between 1m and 24h"},
+		{[]string{"serve", "--access-ttl", "1h", "--refresh-ttl", "10m"}, nil, "refresh session lifetime 10m0s is shorter than the access token lifetime 1h0m0s"},
+		{[]string{"serve", "--issuer", " "}, nil, "--issuer: must not be empty"},
+		{[]string{"serve"}, []string{"YUNQI_SECURE_COOKIES", "maybe"}, "YUNQI_SECURE_COOKIES=maybe: not a valid bool"},
+		{[]string{"keys"}, nil, "keys: which command? rotate"},
 	} {
 		var out output
 		err := run(t.Context(), tc.args, quietEnv(tc.env...), &out)
@@ -191,7 +209,9 @@ func TestServe(t *testing.T) {
 	if code, body := get(t, base+"/healthz"); code != 200 || body != "ok\n" {
 		t.Errorf("/healthz = %d %q", code, body)
 	}
-	if code, body := get(t, base+"/readyz"); code != 200 || !strings.Contains(body, `"ready"`) {
+	// Ready once the services' projections have caught up with the log.
+	waitUntil(t, func() bool { code, _ := get(t, base+"/readyz"); return code == 200 })
+	if code, body := get(t, base+"/readyz"); code != 200 || !strings.Contains(body, `"ready"`) || !strings.Contains(body, `"identity":"ok"`) {
 		t.Errorf("/readyz = %d %q", code, body)
 	}
 	if code, body := get(t, base+"/metrics"); code != 200 || !strings.Contains(body, "# HELP") || !strings.Contains(body, "go_goroutines") {
@@ -200,8 +220,11 @@ func TestServe(t *testing.T) {
 	if code, body := get(t, base+"/static/style.css"); code != 200 || !strings.Contains(body, "font-family") {
 		t.Errorf("/static/style.css = %d", code)
 	}
-	if code, body := get(t, base+"/no/such/page"); code != 404 || !strings.Contains(body, "not-found") {
+	if code, body := get(t, base+"/no/such/page"); code != 404 || !strings.Contains(body, `class="skip-link"`) {
 		t.Errorf("unknown path = %d %s", code, body)
+	}
+	if code, body := get(t, base+"/api/no/such"); code != 404 || !strings.Contains(body, "not-found") {
+		t.Errorf("unknown API path = %d %s", code, body)
 	}
 	if _, err := os.Stat(filepath.Join(data, "events.db")); err != nil {
 		t.Errorf("serve did not create the event log: %v", err)

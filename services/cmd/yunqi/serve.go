@@ -11,6 +11,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/yunqi-town/yunqi/events"
 	"github.com/yunqi-town/yunqi/infra/config"
 	"github.com/yunqi-town/yunqi/infra/httpserver"
 	"github.com/yunqi-town/yunqi/web"
@@ -20,18 +23,28 @@ type serveConfig struct {
 	commonConfig
 	Addr            string
 	ShutdownTimeout time.Duration
+	TrustedProxy    string
+	Identity        identityFlags
 }
 
 const serveAbout = `
 Serves Yunqi over HTTP on the embedded engines: the event log is
-<data>/events.db. Besides the services it answers /healthz (the process is
-up), /readyz (projections have caught up) and /metrics (Prometheus).
-SIGINT or SIGTERM stops it gracefully.`
+<data>/events.db, the signing keys are in <data>/keys. Besides the services
+it answers /healthz (the process is up), /readyz (projections have caught
+up), /metrics (Prometheus) and /api/openapi.json (the API description).
+SIGINT or SIGTERM stops it gracefully.
 
-func serveCmd(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	var c serveConfig
+Rate limits are REQUESTS/WINDOW (10/15m, 30/1m, 10/h) or off; switch them
+off only for load tests. Behind a reverse proxy, name it with
+--trusted-proxy so that per-address limits count the client's address from
+X-Forwarded-For instead of the proxy's.`
+
+// parseServe reads serve's flags and environment into a checked
+// configuration; help is true when -h was asked for and answered.
+func parseServe(args []string, getenv func(string) string, stdout io.Writer) (c *serveConfig, set *config.Set, help bool, err error) {
+	c = &serveConfig{}
 	fs := flagSet("serve")
-	set := config.New(fs, envPrefix, getenv)
+	set = config.New(fs, envPrefix, getenv)
 	set.String(&c.Addr, "addr", "127.0.0.1:8080", "address to listen on (host:port; port 0 picks a free one)",
 		config.Check(func(v string) error {
 			if _, _, err := net.SplitHostPort(v); err != nil {
@@ -47,11 +60,53 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 			}
 			return nil
 		}))
+	set.String(&c.TrustedProxy, "trusted-proxy", "",
+		"comma-separated CIDR prefixes or addresses of reverse proxies whose X-Forwarded-For names the client (default: trust none)",
+		config.Check(func(v string) error {
+			_, err := parseTrustedProxies(v)
+			return err
+		}))
+	c.Identity.register(set)
 	if help, err := parseFlags(fs, set.Parse, args, stdout, "serve [flags]", serveAbout); help || err != nil {
-		return err
+		return nil, nil, help, err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("serve takes no arguments, got %q", fs.Args())
+		return nil, nil, false, fmt.Errorf("serve takes no arguments, got %q", fs.Args())
+	}
+	// Settings that are only wrong together (a session shorter than its
+	// access token) fail here, before anything is opened.
+	if err := c.Identity.identityConfig(c.Data).Defaults().Validate(); err != nil {
+		return nil, nil, false, err
+	}
+	return c, set, false, nil
+}
+
+// deps are the services' dependencies as this configuration sets them.
+func (c *serveConfig) deps(store events.Store, logger *slog.Logger, reg prometheus.Registerer) serviceDeps {
+	return serviceDeps{
+		store:    store,
+		logger:   logger,
+		registry: reg,
+		dataDir:  c.Data,
+		identity: c.Identity.identityConfig(c.Data),
+	}
+}
+
+func (c *serveConfig) serverOptions(logger *slog.Logger, reg *prometheus.Registry) httpserver.Options {
+	// parseServe checked the list already.
+	proxies, _ := parseTrustedProxies(c.TrustedProxy)
+	return httpserver.Options{
+		Logger:          logger,
+		Registry:        reg,
+		ShutdownTimeout: c.ShutdownTimeout,
+		TrustedProxies:  proxies,
+	}
+}
+
+func serveCmd(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	c, set, help, err := parseServe(args, getenv, stdout)
+	if help || err != nil {
+		return err
 	}
 
 	logger := c.logger()
@@ -64,22 +119,9 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	defer store.Close()
 
-	srv := httpserver.New(httpserver.Options{
-		Logger:          logger,
-		Registry:        registry,
-		ShutdownTimeout: c.ShutdownTimeout,
-	})
-	srv.Router().Handle("/static/*", http.StripPrefix("/static/", web.Static()))
-
-	services, err := newServices(serviceDeps{store: store, logger: logger, registry: registry, dataDir: c.Data})
+	a, err := newApp(c.deps(store, logger, registry), c.serverOptions(logger, registry))
 	if err != nil {
 		return err
-	}
-	for _, s := range services {
-		s.mount(srv.Router())
-		if s.ready != nil {
-			srv.AddReadyCheck(s.name, s.ready)
-		}
 	}
 
 	ln, err := net.Listen("tcp", c.Addr)
@@ -92,8 +134,59 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	var wg sync.WaitGroup
+	wait := a.runServices(ctx, stop)
+	err = a.server.Serve(ctx, ln)
+	stop(nil)
+	wait()
+	if err != nil {
+		return err
+	}
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause
+	}
+	return nil
+}
+
+// app is what serve runs: the HTTP server with every service mounted. Tests
+// build it with newApp too, so that what they check is what serve serves.
+type app struct {
+	server   *httpserver.Server
+	services []service
+}
+
+func newApp(deps serviceDeps, opts httpserver.Options) (*app, error) {
+	srv := httpserver.New(opts)
+	srv.Router().Handle("/static/*", http.StripPrefix("/static/", web.Static()))
+
+	ui, err := web.New(web.Options{Logger: opts.Logger, SecureCookies: deps.identity.SecureCookies})
+	if err != nil {
+		return nil, err
+	}
+	deps.ui = ui
+	services, err := newServices(deps)
+	if err != nil {
+		return nil, err
+	}
 	for _, s := range services {
+		s.mount(srv.Router())
+		if s.ready != nil {
+			srv.AddReadyCheck(s.name, s.ready)
+		}
+	}
+	doc, err := openAPIDocument(services)
+	if err != nil {
+		return nil, err
+	}
+	srv.Router().Get(openAPIPath, serveOpenAPI(doc))
+	return &app{server: srv, services: services}, nil
+}
+
+// runServices starts the services' background work. A service that fails
+// stops the whole server through stop, rather than serving stale answers;
+// the returned wait blocks until every service has returned.
+func (a *app) runServices(ctx context.Context, stop context.CancelCauseFunc) (wait func()) {
+	var wg sync.WaitGroup
+	for _, s := range a.services {
 		if s.run == nil {
 			continue
 		}
@@ -103,14 +196,5 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 			}
 		})
 	}
-	err = srv.Serve(ctx, ln)
-	stop(nil)
-	wg.Wait()
-	if err != nil {
-		return err
-	}
-	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
-		return cause
-	}
-	return nil
+	return wg.Wait
 }

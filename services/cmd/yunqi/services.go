@@ -9,6 +9,8 @@ import (
 
 	"github.com/yunqi-town/yunqi/events"
 	"github.com/yunqi-town/yunqi/infra/httpserver"
+	"github.com/yunqi-town/yunqi/services/identity"
+	"github.com/yunqi-town/yunqi/web"
 )
 
 // service is one slice of the domain that serve runs in this process. Each
@@ -25,6 +27,11 @@ type service struct {
 	// run does the background work (projections, subscriptions) until ctx
 	// ends; nil when there is none. An error stops the server.
 	run func(ctx context.Context) error
+	// openAPI is the service's part of /api/openapi.json: a JSON object
+	// with the "paths" of its API and the "components" they use, kept
+	// beside its handlers so that the two change together. A test fails
+	// when a registered API route is missing from it or vice versa.
+	openAPI []byte
 }
 
 // serviceDeps is what services are built from.
@@ -33,9 +40,32 @@ type serviceDeps struct {
 	logger   *slog.Logger
 	registry prometheus.Registerer
 	dataDir  string
+	identity identity.Config
+	ui       *web.UI
 }
 
-// newServices builds the services serve runs. None exists yet.
+// newServices builds the services serve runs.
 func newServices(deps serviceDeps) ([]service, error) {
-	return nil, nil
+	idCfg := deps.identity
+	if idCfg.DataDir == "" {
+		idCfg.DataDir = deps.dataDir
+	}
+	id, err := identity.New(idCfg, deps.store, deps.logger)
+	if err != nil {
+		return nil, err
+	}
+	pages, err := id.Pages(deps.ui) // parses templates and catalogues: a mistake stops start-up
+	if err != nil {
+		return nil, err
+	}
+	mountIdentity := func(r chi.Router) {
+		id.Mount(r)
+		pages.Mount(r)
+		// The shell's own pages (home, not found) know the visitor through
+		// identity's page session.
+		deps.ui.Mount(r, id.PageSession)
+	}
+	return []service{
+		{name: "identity", mount: mountIdentity, ready: id.Ready, run: id.Run, openAPI: identity.OpenAPI()},
+	}, nil
 }

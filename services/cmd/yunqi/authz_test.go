@@ -1,0 +1,368 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/yunqi-town/yunqi/infra/auth"
+	"github.com/yunqi-town/yunqi/services/identity"
+)
+
+// access is who may use a route.
+type access int
+
+const (
+	// public: anyone, with or without a token.
+	public access = iota
+	// signedIn: any account; anonymous callers get 401.
+	signedIn
+	// roleGated: accounts holding one of the rule's roles; anonymous
+	// callers get 401, other accounts 403.
+	roleGated
+	// refreshSession: authenticated by the refresh token (cookie or body),
+	// never by an access token, so every caller here, who sends only a
+	// bearer token, gets 401.
+	refreshSession
+	// pageSession: a page for signed-in people. Pages know visitors by
+	// their session cookies, never by a bearer token, so every caller in
+	// the matrix is a stranger there and is sent to the log-in page.
+	pageSession
+)
+
+// routeRule is one row of the authorization matrix.
+type routeRule struct {
+	access access
+	roles  []string // roleGated: the roles allowed
+	// path is the URL to request when the pattern has a parameter the
+	// test cannot fill in from pathParams, or a wildcard.
+	path string
+	// body is sent as JSON on unsafe methods; it should be one that an
+	// allowed caller could send, so that "allowed" is not a 4xx for a
+	// reason that hides a missing check.
+	body string
+}
+
+// authzTable lists every route the binary serves, keyed "METHOD pattern"
+// as chi.Walk reports it; "*" stands for a route mounted for every method.
+// A route missing here fails the test: whoever adds a route decides, in
+// this table, who may call it.
+var authzTable = map[string]routeRule{
+	// Operational endpoints: probes and scrapers carry no tokens. /metrics
+	// is shielded by the network, not by accounts.
+	"GET /healthz": {access: public},
+	"GET /readyz":  {access: public},
+	"* /metrics":   {access: public},
+	"* /static/*":  {access: public, path: "/static/style.css"},
+
+	"GET /api/openapi.json":      {access: public},
+	"GET /.well-known/jwks.json": {access: public},
+
+	// identity
+	"POST /api/identity/users":          {access: public, body: `{}`},
+	"POST /api/identity/tokens":         {access: public, body: `{}`},
+	"DELETE /api/identity/tokens":       {access: public},
+	"POST /api/identity/tokens/refresh": {access: refreshSession},
+	"GET /api/identity/people/{id}":     {access: public},
+	"GET /api/identity/me":              {access: signedIn},
+	"GET /api/identity/me/profile":      {access: signedIn},
+	"PUT /api/identity/me/profile":      {access: signedIn, body: `{"display_name":"Matrix"}`},
+	"GET /api/identity/me/timeline":     {access: signedIn},
+
+	// pages: the shell and identity's
+	"GET /":                     {access: public},
+	"GET /identity/":            {access: public},
+	"GET /identity/signup":      {access: public},
+	"POST /identity/signup":     {access: public},
+	"GET /identity/login":       {access: public},
+	"POST /identity/login":      {access: public},
+	"POST /identity/logout":     {access: public},
+	"GET /identity/people/{id}": {access: public},
+	"GET /identity/me":          {access: pageSession},
+	"POST /identity/me":         {access: pageSession},
+}
+
+// everyMethod is what chi registers for Handle and Mount.
+var everyMethod = []string{"CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE"}
+
+// registeredRoutes walks the router and folds a pattern served for every
+// method into one "* pattern" entry.
+func registeredRoutes(t *testing.T, r chi.Routes) []string {
+	t.Helper()
+	methods := map[string][]string{}
+	err := chi.Walk(r, func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		methods[route] = append(methods[route], method)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for route, ms := range methods {
+		if !slices.ContainsFunc(everyMethod, func(m string) bool { return !slices.Contains(ms, m) }) {
+			out = append(out, "* "+route)
+			continue
+		}
+		for _, m := range ms {
+			out = append(out, m+" "+route)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// caller is someone calling the API in the matrix.
+type caller struct {
+	name  string
+	role  string // the role granted besides member; "" for none
+	token string // "" for anonymous
+}
+
+func TestAuthorizationMatrix(t *testing.T) {
+	a := newTestApp(t, "")
+	doc := loadDoc(t, a)
+
+	// Accounts are made the way people get them: sign up, log in, a role
+	// granted in the log, log in again for a token carrying it.
+	callers := []caller{{name: "anonymous"}, {name: "member"}}
+	for _, role := range []string{auth.RoleReviewer, auth.RoleJudge, auth.RoleGate, auth.RoleOrganizer} {
+		callers = append(callers, caller{name: role, role: role})
+	}
+	pathParams := map[string]string{}
+	for i := range callers {
+		c := &callers[i]
+		if c.name == "anonymous" {
+			continue
+		}
+		email := c.name + "@matrix.example.com"
+		id := a.signUp(email, c.name)
+		if c.name == "member" {
+			pathParams["id"] = id
+		}
+		if c.role != "" {
+			if _, err := identity.GrantRole(t.Context(), a.store, email, c.role, "test"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c.token, _ = a.logIn(email)
+		want := []string{auth.RoleMember}
+		if c.role != "" {
+			want = append(want, c.role)
+		}
+		if got := tokenRoles(t, c.token); !slices.Equal(slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(want))) {
+			t.Fatalf("%s's token has roles %v, want %v", c.name, got, want)
+		}
+	}
+
+	routes := registeredRoutes(t, a.app.server.Router())
+	for _, key := range routes {
+		if _, ok := authzTable[key]; !ok {
+			t.Errorf("route %s is not in authzTable: add it with who may call it", key)
+		}
+	}
+	for key := range authzTable {
+		if !slices.Contains(routes, key) {
+			t.Errorf("authzTable lists %s, which is not registered", key)
+		}
+	}
+
+	param := regexp.MustCompile(`\{([^}:]+)(:[^}]*)?\}`)
+	for _, key := range routes {
+		rule, ok := authzTable[key]
+		if !ok {
+			continue
+		}
+		method, pattern, _ := strings.Cut(key, " ")
+		if method == "*" {
+			method = "GET"
+		}
+		path := rule.path
+		if path == "" {
+			if strings.Contains(pattern, "*") {
+				t.Errorf("%s: a wildcard route needs a path in authzTable", key)
+				continue
+			}
+			path = param.ReplaceAllStringFunc(pattern, func(m string) string {
+				name := param.FindStringSubmatch(m)[1]
+				v, ok := pathParams[name]
+				if !ok {
+					t.Errorf("%s: no value for {%s}; give the rule a path or add it to pathParams", key, name)
+				}
+				return v
+			})
+		}
+		body := ""
+		if method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE" {
+			body = rule.body
+		}
+		for _, c := range callers {
+			w := a.do(method, path, c.token, body)
+			got := w.Code
+			if got >= 500 || got == http.StatusMethodNotAllowed {
+				t.Errorf("%s as %s: %d %s", key, c.name, got, w.Body)
+				continue
+			}
+			if documented(pattern) {
+				if err := doc.check(method, pattern, w); err != nil {
+					t.Errorf("as %s: %v", c.name, err)
+				}
+			}
+			denied := got == http.StatusUnauthorized || got == http.StatusForbidden
+			switch rule.access {
+			case public:
+				if denied {
+					t.Errorf("%s is public, but %s got %d", key, c.name, got)
+				}
+			case signedIn:
+				if c.token == "" && got != http.StatusUnauthorized {
+					t.Errorf("%s needs an account, but anonymous got %d", key, got)
+				}
+				if c.token != "" && denied {
+					t.Errorf("%s is for every account, but %s got %d", key, c.name, got)
+				}
+			case roleGated:
+				switch {
+				case c.token == "":
+					if got != http.StatusUnauthorized {
+						t.Errorf("%s needs a role, but anonymous got %d", key, got)
+					}
+				case slices.Contains(rule.roles, c.role):
+					if denied {
+						t.Errorf("%s allows %v, but %s got %d", key, rule.roles, c.name, got)
+					}
+				default:
+					if got != http.StatusForbidden {
+						t.Errorf("%s allows only %v, but %s got %d", key, rule.roles, c.name, got)
+					}
+				}
+			case pageSession:
+				if got != http.StatusSeeOther || !strings.HasPrefix(w.Header().Get("Location"), "/identity/login") {
+					t.Errorf("%s is for signed-in visitors, but %s without a session got %d (Location %q)", key, c.name, got, w.Header().Get("Location"))
+				}
+			case refreshSession:
+				if got != http.StatusUnauthorized || !strings.Contains(w.Body.String(), "invalid-refresh-token") {
+					t.Errorf("%s takes a refresh token only, but %s with an access token got %d %s", key, c.name, got, w.Body)
+				}
+			}
+		}
+	}
+}
+
+// TestBadTokensAreRefused sends tokens that must not pass to a route for
+// signed-in users: each gets 401 with the RFC 6750 invalid_token challenge.
+func TestBadTokensAreRefused(t *testing.T) {
+	data := t.TempDir()
+	a := newTestApp(t, data)
+	const route = "/api/identity/me"
+	a.signUp("ada@example.com", "Ada")
+	good, _ := a.logIn("ada@example.com")
+	if w := a.do("GET", route, good, ""); w.Code != http.StatusOK {
+		t.Fatalf("a good token got %d", w.Code)
+	}
+	parts := strings.Split(good, ".")
+	header, payload := decodeSegment(t, parts[0]), decodeSegment(t, parts[1])
+
+	// A member who makes themselves organizer keeps the signature of the
+	// token they had, which no longer fits.
+	payload["roles"] = []string{auth.RoleMember, auth.RoleOrganizer}
+	promoted := parts[0] + "." + encodeSegment(t, payload) + "." + parts[2]
+	payload["roles"] = []string{auth.RoleMember}
+
+	unsigned := encodeSegment(t, map[string]any{"alg": "none", "typ": header["typ"], "kid": header["kid"]}) + "." + parts[1] + "."
+
+	// Signed by a key of our own under the server's kid.
+	_, foreignKey, _ := ed25519.GenerateKey(rand.Reader)
+	var cl auth.Claims
+	json.Unmarshal(decodeRaw(t, parts[1]), &cl)
+	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, cl)
+	tok.Header["kid"], tok.Header["typ"] = header["kid"], header["typ"]
+	foreign, err := tok.SignedString(foreignKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Another deployment on the same keys, for another audience: its
+	// tokens are validly signed but not meant for this one.
+	other := newTestApp(t, data, "--audience", "elsewhere")
+	elsewhere, _ := other.logIn("ada@example.com")
+	if w := other.do("GET", route, elsewhere, ""); w.Code != http.StatusOK {
+		t.Fatalf("the other deployment refuses its own token: %d", w.Code)
+	}
+
+	for name, token := range map[string]string{
+		"tampered roles":  promoted,
+		"alg none":        unsigned,
+		"foreign key":     foreign,
+		"wrong audience":  elsewhere,
+		"not a JWT":       "not-a-token",
+		"truncated":       parts[0] + "." + parts[1],
+		"signature moved": parts[0] + "." + parts[1] + "." + parts[2][1:] + parts[2][:1],
+	} {
+		assertInvalidToken(t, a.do("GET", route, token, ""), name)
+	}
+	w := a.do("GET", route, "", "", "Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("ada:pw")))
+	if w.Code != http.StatusUnauthorized {
+		t.Errorf("Basic credentials got %d, want 401", w.Code)
+	}
+
+	// Last, because it moves the app's clock past every token it issued.
+	a.clock.Advance(identity.Config{}.Defaults().AccessTTL + time.Minute)
+	w = a.do("GET", route, good, "")
+	assertInvalidToken(t, w, "expired")
+	if !strings.Contains(w.Body.String(), "expired") {
+		t.Errorf("an expired token is not told so: %s", w.Body)
+	}
+}
+
+func assertInvalidToken(t *testing.T, w *httptest.ResponseRecorder, name string) {
+	t.Helper()
+	r := w.Result()
+	if r.StatusCode != http.StatusUnauthorized {
+		t.Errorf("%s token: %d, want 401", name, r.StatusCode)
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Errorf("%s token: Content-Type %q", name, ct)
+	}
+	if ch := r.Header.Get("WWW-Authenticate"); !strings.Contains(ch, `error="invalid_token"`) {
+		t.Errorf("%s token: WWW-Authenticate %q lacks invalid_token", name, ch)
+	}
+}
+
+func decodeRaw(t *testing.T, seg string) []byte {
+	t.Helper()
+	b, err := base64.RawURLEncoding.DecodeString(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func decodeSegment(t *testing.T, seg string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(decodeRaw(t, seg), &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func encodeSegment(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
