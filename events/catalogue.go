@@ -9,5 +9,6 @@ var Types = newCatalogue()
 func newCatalogue() *Registry {
 	r := NewRegistry()
 	registerIdentity(r)
+	registerBlog(r)
 	return r
 }
