@@ -17,9 +17,16 @@ import (
 // Every benchmark here is durable: synchronous=FULL, one fsync per group
 // commit. Run them with e.g.
 //
-//	go test ./events/sqlitestore -run x -bench . -benchtime 20000x
+//	go test ./events/sqlitestore -run x -bench 'Append|ReadAll|Subscribe' -benchtime 100000x -count 3
 //
-// and read the events/s metric rather than ns/op.
+// and read the events/s metric rather than ns/op (cpu-µs/event is the CPU
+// time of the whole process per event, writers included). The figures vary
+// with the disk's fsync latency: compare runs made back to back.
+//
+// BenchmarkOpen1M builds a log of a million events (about 15 s) for the
+// cold start; with YUNQI_BENCH_LOG=path the log is kept and reused:
+//
+//	YUNQI_BENCH_LOG=/tmp/yunqi-1m.db go test ./events/sqlitestore -run x -bench Open1M -benchtime 10x
 
 // benchEvent is shaped like a real domain event: a payload of a few hundred
 // bytes and the metadata every service sets.
@@ -67,7 +74,6 @@ func benchAppends(b *testing.B, s *Store, writers, per int) {
 	total := int64(b.N)
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	evs := make([][]events.Proposed, writers)
 	b.ResetTimer()
 	cpu0 := cpuTime()
 	start := time.Now()
@@ -96,7 +102,6 @@ func benchAppends(b *testing.B, s *Store, writers, per int) {
 	wg.Wait()
 	elapsed := time.Since(start)
 	b.StopTimer()
-	_ = evs
 	written := min(next.Load(), total+int64(writers*per))
 	b.ReportMetric(float64(written)/elapsed.Seconds(), "events/s")
 	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(written), "cpu-µs/event")
@@ -174,7 +179,7 @@ func fill(tb testing.TB, s *Store, n int) {
 }
 
 // BenchmarkOpen1M measures a cold start: opening a log of a million events
-// and answering the first append. The log is built once (about a minute)
+// and answering the first append. The log is built once (about 15 s)
 // and kept in YUNQI_BENCH_LOG when that is set, so later runs reuse it.
 func BenchmarkOpen1M(b *testing.B) {
 	const size = 1_000_000

@@ -5,6 +5,14 @@
 // that write while it runs). SQLite's locks serialise their writes; each
 // process notices the others' commits through PRAGMA data_version, both to
 // distrust its cached stream heads and to wake its live subscriptions.
+//
+// Where the time goes, so that the next optimisation starts from facts: a
+// durable commit costs one fdatasync (0.1–0.5 ms here) plus, per event,
+// about 1.4 WAL frames of 4 KiB, each written with two pwrite calls. One of
+// those frames is the leaf of events_stream_revision that holds the
+// stream's tail; the rows and the id index share pages across a batch. So
+// throughput comes from putting many appends into each commit (writer.go),
+// and reads from fetching few columns per row (envelope.go).
 package sqlitestore
 
 import (
@@ -76,8 +84,9 @@ var (
 )
 
 // schemaVersion is the layout this binary writes, kept in PRAGMA
-// user_version. A newer file is refused rather than misread.
-const schemaVersion = 1
+// user_version. A newer file is refused rather than misread. Version 1 was
+// a development layout that never shipped (metadata in its own column).
+const schemaVersion = 2
 
 // applicationID marks the file as a Yunqi event log ("YQEV") in the SQLite
 // header, so that opening some other SQLite database fails clearly.
@@ -226,14 +235,13 @@ func dsn(abs string, writer bool) string {
 	// in memory it costs a copy instead of writes to a temporary file.
 	q.Add("_pragma", "temp_store(MEMORY)")
 	if writer {
-		// The checkpointer goroutine copies the WAL into the database in
-		// the background; the writer checkpoints on a commit only when
-		// the WAL has grown this large anyway (busy readers, or a
-		// checkpointer that cannot keep up).
+		// The checkpointer goroutine copies committed pages into the
+		// database in the background. Under a steady stream of commits it
+		// never finds the quiet moment that lets the WAL start over from
+		// its beginning; the writer's own checkpoint at this size does,
+		// with little left to copy, and the WAL file is cut back to it.
 		q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walBackstopPages))
 		q.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", walBackstopPages*4096))
-	}
-	if writer {
 		q.Add("_pragma", "cache_size(-32000)")
 	} else {
 		q.Add("_pragma", "cache_size(-16000)")
@@ -349,8 +357,8 @@ func initSchema(db *sql.DB, abs string) error {
 		return fmt.Errorf("event log %s is not a Yunqi event log (an SQLite database of another application)", abs)
 	case version > schemaVersion:
 		return fmt.Errorf("event log %s was written by a newer Yunqi (log schema version %d, this binary reads up to %d): upgrade yunqi", abs, version, schemaVersion)
-	case version < 1:
-		return fmt.Errorf("event log %s has an unknown schema version %d", abs, version)
+	case version < schemaVersion:
+		return fmt.Errorf("event log %s was written by a development build of Yunqi (log schema version %d, this binary reads %d): move it aside and start a new log", abs, version, schemaVersion)
 	}
 	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
 		return classify(abs, "create the schema", err)

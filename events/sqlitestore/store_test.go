@@ -673,6 +673,7 @@ func TestOpenErrors(t *testing.T) {
 		{"text file", write("notes.db", []byte("hello, this is not a database at all")), "not a Yunqi event log"},
 		{"other application", sqliteDB("other.db", "CREATE TABLE t(x)"), "not a Yunqi event log"},
 		{"newer schema", newer, "newer Yunqi"},
+		{"development layout", sqliteDB("dev.db", fmt.Sprintf("PRAGMA application_id=%d", applicationID), "PRAGMA user_version=1", "CREATE TABLE events(pos INTEGER PRIMARY KEY, meta BLOB)"), "development build"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -753,5 +754,58 @@ func TestNewLogIsPrivate(t *testing.T) {
 		if fi.Mode().Perm()&0o077 != 0 {
 			t.Errorf("%s has mode %v; the log must be private to its owner", filepath.Base(p), fi.Mode().Perm())
 		}
+	}
+}
+
+// TestSubscribeEdges: an unfiltered subscription has nothing to skip and
+// so no checkpoints; one that starts past the head waits for the log to
+// get there.
+func TestSubscribeEdges(t *testing.T) {
+	s := openTemp(t)
+	ctx := ctxT(t)
+	for i := range 100 {
+		mustAppend(t, s, fmt.Sprintf("e-%d", i%3), events.Any, ev("t.E"))
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	n := 0
+	for m, err := range s.Subscribe(sctx, events.SubscribeOptions{CheckpointInterval: 1}) {
+		if err != nil {
+			break
+		}
+		switch m.Kind {
+		case events.KindCheckpoint:
+			t.Fatalf("checkpoint at %s in an unfiltered subscription", m.Position)
+		case events.KindEvent:
+			n++
+		case events.KindCaughtUp:
+			cancel()
+		}
+	}
+	cancel()
+	if n != 100 {
+		t.Fatalf("%d events, want 100", n)
+	}
+
+	sctx, cancel = context.WithCancel(ctx)
+	defer cancel()
+	msgs := make(chan events.Message, 8)
+	go func() {
+		defer close(msgs)
+		for m, err := range s.Subscribe(sctx, events.SubscribeOptions{After: events.Position{Commit: 102, Prepare: 102}}) {
+			if err != nil {
+				return
+			}
+			msgs <- m
+		}
+	}()
+	if m := <-msgs; m.Kind != events.KindCaughtUp || m.Position.Commit != 100 {
+		t.Fatalf("first message %s at %s, want caught up at the head, 100", m.Kind, m.Position)
+	}
+	var last events.AppendResult
+	for range 3 {
+		last = mustAppend(t, s, "e-late", events.Any, ev("t.Late"))
+	}
+	if m := <-msgs; m.Kind != events.KindEvent || m.Position != last.Position {
+		t.Fatalf("got %s at %s, want the event at %s (the first after 102)", m.Kind, m.Position, last.Position)
 	}
 }
