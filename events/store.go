@@ -43,7 +43,9 @@ type Store interface {
 	// tombstoned.
 	ReadStream(ctx context.Context, stream string, opts ReadOptions) ([]Event, error)
 
-	// ReadAll reads the global log forwards, strictly after opts.After.
+	// ReadAll reads a page of the global log: forwards strictly after
+	// opts.After, or with opts.Backwards newest first strictly before
+	// opts.Before (from the end when Before is Start).
 	ReadAll(ctx context.Context, opts ReadAllOptions) ([]Event, error)
 
 	// Head is the position of the last event in the global log (Start when
@@ -249,8 +251,13 @@ type ReadOptions struct {
 
 // ReadAllOptions select a page of the global log.
 type ReadAllOptions struct {
-	After Position // exclusive; Start reads from the first event
+	After Position // forwards: exclusive; Start reads from the first event
 	Count int      // zero means DefaultPageSize
+	// Backwards reads newest first, strictly before Before; a Before of
+	// Start reads from the end of the log. It is how a tool shows the last
+	// few events of a long log without reading all of it.
+	Backwards bool
+	Before    Position
 }
 
 // DefaultPageSize is how many events a ReadAll returns when no Count is set.

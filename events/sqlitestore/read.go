@@ -97,14 +97,19 @@ func (s *Store) ReadAll(ctx context.Context, opts events.ReadAllOptions) ([]even
 	if n == 0 {
 		n = events.DefaultPageSize
 	}
-	if opts.After.Commit >= math.MaxInt64 {
+	query, bound := "SELECT "+eventColumns+" FROM events WHERE pos > ? ORDER BY pos LIMIT ?", opts.After.Commit
+	if opts.Backwards {
+		query, bound = "SELECT "+eventColumns+" FROM events WHERE pos < ? ORDER BY pos DESC LIMIT ?", opts.Before.Commit
+		if opts.Before.IsStart() || bound > math.MaxInt64 {
+			bound = math.MaxInt64
+		}
+	} else if bound >= math.MaxInt64 {
 		return []events.Event{}, nil
 	}
 	var evs []events.Event
 	err := s.withConn(ctx, func(c conn) error {
 		var err error
-		evs, err = queryEvents(ctx, c, "SELECT "+eventColumns+" FROM events WHERE pos > ? ORDER BY pos LIMIT ?",
-			make([]events.Event, 0, min(n, 4096)), int64(opts.After.Commit), int64(n))
+		evs, err = queryEvents(ctx, c, query, make([]events.Event, 0, min(n, 4096)), int64(bound), int64(n))
 		return err
 	})
 	if err != nil {

@@ -224,6 +224,21 @@ func (s *memStore) ReadStream(ctx context.Context, name string, opts events.Read
 func (s *memStore) ReadAll(ctx context.Context, opts events.ReadAllOptions) ([]events.Event, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if opts.Backwards {
+		n := opts.Count
+		if n <= 0 {
+			n = events.DefaultPageSize
+		}
+		end := len(s.log) // events are at index Commit-1
+		if !opts.Before.IsStart() {
+			end = min(end, int(opts.Before.Commit)-1)
+		}
+		var out []events.Event
+		for i := end - 1; i >= 0 && len(out) < n; i-- {
+			out = append(out, s.log[i])
+		}
+		return out, nil
+	}
 	return s.after(opts.After, opts.Count), nil
 }
 

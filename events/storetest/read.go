@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -135,6 +136,36 @@ func testReadAllPaging(t *testing.T, newStore func(*testing.T) events.Store) {
 				}
 			}
 		}
+	})
+	t.Run("backwards_pages_of_2", func(t *testing.T) {
+		var got []events.Event
+		before := events.Start // from the end
+		for {
+			page, err := f.store.ReadAll(f.ctx, events.ReadAllOptions{Backwards: true, Before: before, Count: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page) > 2 {
+				t.Fatalf("a backwards page of Count 2 has %d events", len(page))
+			}
+			if len(page) == 0 {
+				break
+			}
+			for _, e := range page {
+				if !before.IsStart() && e.Position.Compare(before) >= 0 {
+					t.Fatalf("event at %s in a backwards page before %s", e.Position, before)
+				}
+				before = e.Position
+				if f.mine(e) {
+					got = append(got, e)
+				}
+			}
+			if before.Compare(full[0].Position) <= 0 {
+				break // older events belong to others on a shared server
+			}
+		}
+		slices.Reverse(got)
+		wantIDs(t, "$all read backwards", got, ids(want))
 	})
 	t.Run("from_start", func(t *testing.T) {
 		page, err := f.store.ReadAll(f.ctx, events.ReadAllOptions{After: events.Start, Count: 1})

@@ -54,22 +54,25 @@ func tailCmd(ctx context.Context, args []string, getenv func(string) string, std
 	return tail(ctx, store, stdout, *fromStart, *n)
 }
 
-// tail prints the log, then follows it until ctx ends. The store offers no
-// backwards read of the global log (positions are opaque), so the last n
-// events are found by catching up from the start and keeping the last n.
+// tail prints the last n events (or the whole log), then follows it until
+// ctx ends. The last n are read backwards from the end, so a long log costs
+// no more to tail than a short one.
 func tail(ctx context.Context, store events.Store, w io.Writer, fromStart bool, n int) error {
 	after := events.Start
-	if !fromStart && n == 0 {
-		head, err := store.Head(ctx)
+	if !fromStart {
+		last, err := store.ReadAll(ctx, events.ReadAllOptions{Backwards: true, Count: max(n, 1)})
 		if err != nil {
-			return fmt.Errorf("read the head of the log: %w", err)
+			return fmt.Errorf("read the end of the log: %w", err)
 		}
-		after = head
+		if len(last) > 0 {
+			after = last[0].Position
+		}
+		for i := min(n, len(last)) - 1; i >= 0; i-- {
+			if _, err := io.WriteString(w, formatEvent(last[i])); err != nil {
+				return err
+			}
+		}
 	}
-	// ring keeps the last n events while catching up, when only those are
-	// wanted; nil once live (or when everything is shown).
-	var ring []events.Event
-	keepLast := !fromStart && n > 0
 	for msg, err := range store.Subscribe(ctx, events.SubscribeOptions{After: after}) {
 		if err != nil {
 			if ctx.Err() != nil {
@@ -77,25 +80,11 @@ func tail(ctx context.Context, store events.Store, w io.Writer, fromStart bool, 
 			}
 			return fmt.Errorf("follow the log: %w", err)
 		}
-		switch msg.Kind {
-		case events.KindEvent:
-			if keepLast {
-				if len(ring) == n {
-					ring = append(ring[:0], ring[1:]...)
-				}
-				ring = append(ring, msg.Event)
-				continue
-			}
-			if _, err := io.WriteString(w, formatEvent(msg.Event)); err != nil {
-				return err
-			}
-		case events.KindCaughtUp:
-			for _, e := range ring {
-				if _, err := io.WriteString(w, formatEvent(e)); err != nil {
-					return err
-				}
-			}
-			ring, keepLast = nil, false
+		if msg.Kind != events.KindEvent {
+			continue
+		}
+		if _, err := io.WriteString(w, formatEvent(msg.Event)); err != nil {
+			return err
 		}
 	}
 	return nil
