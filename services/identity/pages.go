@@ -348,7 +348,7 @@ func (p *Pages) renderMe(w http.ResponseWriter, r *http.Request, status int, u U
 		}
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), timelineWait)
-	caughtUp := p.s.timeline.waitFor(ctx, last)
+	caughtUp := p.s.timeline.follower.WaitFor(ctx, last)
 	cancel()
 
 	entries, _ := p.s.timeline.page(u.ID, -1, defaultPageSize)

@@ -148,7 +148,8 @@ func New(cfg Config, store events.Store, logger *slog.Logger) (*Service, error) 
 	if err != nil {
 		return nil, fmt.Errorf("identity: %w", err)
 	}
-	s := &Service{cfg: cfg, store: store, log: logger, keys: keys, hasher: h, timeline: newTimeline()}
+	s := &Service{cfg: cfg, store: store, log: logger, keys: keys, hasher: h}
+	s.timeline = newTimeline(store, logger)
 	s.verifier, err = auth.NewVerifier(s.KeySet(), auth.VerifierConfig{Issuer: cfg.Issuer, Audience: cfg.Audience, Now: cfg.Clock})
 	if err != nil {
 		return nil, fmt.Errorf("identity: %w", err)
@@ -160,14 +161,13 @@ func New(cfg Config, store events.Store, logger *slog.Logger) (*Service, error) 
 // Run follows the event log for the owners' timelines until ctx ends. The
 // store must stay open until Run has returned.
 func (s *Service) Run(ctx context.Context) error {
-	s.timeline.follow(ctx, s.store, s.log)
-	return nil
+	return s.timeline.follower.Run(ctx)
 }
 
 // Ready reports, as /readyz wants it, whether the timelines have caught up
 // with the log.
 func (s *Service) Ready(context.Context) error {
-	if !s.timeline.ready() {
+	if !s.timeline.follower.Ready() {
 		return errors.New("owner timelines are catching up with the event log")
 	}
 	return nil

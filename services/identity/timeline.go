@@ -1,11 +1,9 @@
 package identity
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/yunqi-town/yunqi/events"
@@ -30,16 +28,11 @@ const maxTimelineEntries = 1000
 // session streams of the global log and keeps each person's entries in
 // memory, rebuilt from the log at every start.
 type timeline struct {
-	mu       sync.RWMutex
-	byUser   map[string]*personTimeline
-	caughtUp atomic.Bool
-
-	// seen is how far into the log the projection has read; moved is
-	// closed (and replaced) whenever seen advances, so that a page can wait
-	// for the event it has just written to show.
-	posMu sync.Mutex
-	seen  events.Position
-	moved chan struct{}
+	mu     sync.RWMutex
+	byUser map[string]*personTimeline
+	// follower feeds apply and knows how far the projection has read, so
+	// that a page can wait for the event it has just written to show.
+	follower events.Follower
 }
 
 // personTimeline holds one person's newest entries; dropped counts the older
@@ -50,75 +43,18 @@ type personTimeline struct {
 	dropped int
 }
 
-func newTimeline() *timeline {
-	return &timeline{byUser: map[string]*personTimeline{}, moved: make(chan struct{})}
-}
-
-func (t *timeline) advance(p events.Position) {
-	t.posMu.Lock()
-	defer t.posMu.Unlock()
-	if p.Compare(t.seen) > 0 {
-		t.seen = p
-		close(t.moved)
-		t.moved = make(chan struct{})
+func newTimeline(store events.Store, log *slog.Logger) *timeline {
+	t := &timeline{byUser: map[string]*personTimeline{}}
+	t.follower = events.Follower{
+		Name:  "identity timelines",
+		Store: store,
+		Filter: events.Filter{StreamPrefixes: []string{
+			events.CategoryUser + "-", events.CategoryAuthSession + "-",
+		}},
+		Apply:  func(e events.Event) { t.apply(e, log) },
+		Logger: log,
 	}
-}
-
-// waitFor waits until the projection has read the log up to p, or ctx
-// ends; it reports whether p was reached.
-func (t *timeline) waitFor(ctx context.Context, p events.Position) bool {
-	for {
-		t.posMu.Lock()
-		reached, moved := p.Compare(t.seen) <= 0, t.moved
-		t.posMu.Unlock()
-		if reached {
-			return true
-		}
-		select {
-		case <-moved:
-		case <-ctx.Done():
-			return false
-		}
-	}
-}
-
-func (t *timeline) ready() bool { return t.caughtUp.Load() }
-
-// follow subscribes until ctx ends, resuming after the last event seen when
-// the subscription fails.
-func (t *timeline) follow(ctx context.Context, store events.Store, log *slog.Logger) {
-	filter := events.Filter{StreamPrefixes: []string{
-		events.CategoryUser + "-", events.CategoryAuthSession + "-",
-	}}
-	after := events.Start
-	backoff := 100 * time.Millisecond
-	for ctx.Err() == nil {
-		for msg, err := range store.Subscribe(ctx, events.SubscribeOptions{After: after, Filter: filter}) {
-			if err != nil {
-				if ctx.Err() == nil {
-					log.Error("timeline subscription failed; resubscribing", "after", after, "err", err)
-				}
-				break
-			}
-			backoff = 100 * time.Millisecond
-			switch msg.Kind {
-			case events.KindEvent:
-				t.apply(msg.Event, log)
-				after = msg.Event.Position
-				t.advance(after)
-			case events.KindCheckpoint:
-				after = msg.Position
-				t.advance(after)
-			case events.KindCaughtUp:
-				t.caughtUp.Store(true)
-			}
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(backoff):
-			backoff = min(2*backoff, 10*time.Second)
-		}
-	}
+	return t
 }
 
 // apply adds the owner's view of one event. Only owner and public events
