@@ -10,5 +10,6 @@ func newCatalogue() *Registry {
 	r := NewRegistry()
 	registerIdentity(r)
 	registerBlog(r)
+	registerConference(r)
 	return r
 }

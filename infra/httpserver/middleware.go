@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -138,16 +139,33 @@ func recoverer(logger *slog.Logger) func(http.Handler) http.Handler {
 // LimitBody caps request bodies at n bytes. Reading past the cap fails with
 // *http.MaxBytesError, which WriteError answers with 413. The server applies
 // its default to every route; a route that takes bigger (or must take
-// smaller) bodies wraps itself in its own LimitBody.
+// smaller) bodies wraps itself in its own LimitBody, whose limit then
+// replaces the server's rather than nesting inside it.
 func LimitBody(n int64) func(http.Handler) http.Handler {
+	return limitBody(n, true)
+}
+
+// rawBodyKey holds the body as the client sent it, before any limit, so
+// that a route's own limit can replace the server's.
+type rawBodyKey struct{}
+
+// limitBody caps bodies at n. early refuses a request whose declared length
+// is over n before the handler runs; the server's default cannot do that,
+// since a route further in may allow more, and relies on the reader alone.
+func limitBody(n int64, early bool) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.ContentLength > n {
+			if early && r.ContentLength > n {
 				WriteProblem(w, r, tooLargeProblem(n))
 				return
 			}
 			if r.Body != nil && r.Body != http.NoBody {
-				r.Body = http.MaxBytesReader(w, r.Body, n)
+				raw, ok := r.Context().Value(rawBodyKey{}).(io.ReadCloser)
+				if !ok {
+					raw = r.Body
+					r = r.WithContext(context.WithValue(r.Context(), rawBodyKey{}, raw))
+				}
+				r.Body = http.MaxBytesReader(w, raw, n)
 			}
 			next.ServeHTTP(w, r)
 		})

@@ -89,7 +89,7 @@ func New(opts Options) *Server {
 		m.middleware,
 		accessLog(s.logger),
 		recoverer(s.logger),
-		LimitBody(opts.MaxBodyBytes),
+		limitBody(opts.MaxBodyBytes, false),
 	)
 	s.router.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		WriteProblem(w, r, NewProblem(http.StatusNotFound, TypeNotFound, "Not found", "No resource at "+r.URL.Path+"."))

@@ -162,6 +162,7 @@ func TestBodiesAndErrors(t *testing.T) {
 	s, logs := newTestServer(t, Options{MaxBodyBytes: 64})
 	s.Router().Post("/things", jsonHandler(s.logger))
 	s.Router().With(LimitBody(8)).Post("/small", jsonHandler(s.logger))
+	s.Router().With(LimitBody(256)).Post("/large", jsonHandler(s.logger))
 
 	big := `{"name":"` + strings.Repeat("x", 100) + `"}`
 	for _, tc := range []struct {
@@ -172,6 +173,8 @@ func TestBodiesAndErrors(t *testing.T) {
 		{"ok", "/things", `{"name":"a"}`, 204, "", ""},
 		{"too large", "/things", big, 413, TypeBodyTooLarge, "at most 64 bytes"},
 		{"route limit", "/small", `{"name":"abc"}`, 413, TypeBodyTooLarge, "at most 8 bytes"},
+		{"route allows more", "/large", big, 204, "", ""},
+		{"route limit above the default", "/large", `{"name":"` + strings.Repeat("x", 300) + `"}`, 413, TypeBodyTooLarge, "at most 256 bytes"},
 		{"syntax", "/things", `{"name":`, 400, TypeBadRequest, "not valid JSON"},
 		{"empty", "/things", ``, 400, TypeBadRequest, "empty"},
 		{"unknown field", "/things", `{"nmae":"a"}`, 400, TypeBadRequest, `Unknown field "nmae"`},

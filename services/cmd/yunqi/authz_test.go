@@ -80,6 +80,33 @@ var authzTable = map[string]routeRule{
 	"PUT /api/identity/me/profile":      {access: signedIn, body: `{"display_name":"Matrix"}`},
 	"GET /api/identity/me/timeline":     {access: signedIn},
 
+	// blog: reading is public, importing is for organizers
+	"GET /api/blog/blogs":                     {access: public},
+	"GET /api/blog/blogs/{blog}/posts":        {access: public, path: "/api/blog/blogs/goblog/posts"},
+	"GET /api/blog/blogs/{blog}/posts/{slug}": {access: public, path: "/api/blog/blogs/goblog/posts/go1.22"},
+	"POST /api/blog/blogs/{blog}/imports":     {access: roleGated, roles: []string{auth.RoleOrganizer}, path: "/api/blog/blogs/matrix/imports"},
+
+	// conference: counts and ticket keys are public; organizers run
+	// editions, gates check tickets in, owners see their own registrations
+	// (anyone else's id is simply not found).
+	"GET /api/conference/ticket-keys":                                     {access: public},
+	"GET /api/conference/editions/{edition}":                              {access: public, path: "/api/conference/editions/matrix"},
+	"POST /api/conference/editions":                                       {access: roleGated, roles: []string{auth.RoleOrganizer}, body: `{}`},
+	"PATCH /api/conference/editions/{edition}":                            {access: roleGated, roles: []string{auth.RoleOrganizer}, path: "/api/conference/editions/matrix", body: `{}`},
+	"POST /api/conference/editions/{edition}/sessions":                    {access: roleGated, roles: []string{auth.RoleOrganizer}, path: "/api/conference/editions/matrix/sessions", body: `{}`},
+	"PATCH /api/conference/editions/{edition}/sessions/{session}":         {access: roleGated, roles: []string{auth.RoleOrganizer}, path: "/api/conference/editions/matrix/sessions/keynote", body: `{}`},
+	"GET /api/conference/editions/{edition}/sessions/{session}/attendees": {access: roleGated, roles: []string{auth.RoleOrganizer}, path: "/api/conference/editions/matrix/sessions/keynote/attendees"},
+	"POST /api/conference/editions/{edition}/invite-codes":                {access: roleGated, roles: []string{auth.RoleOrganizer}, path: "/api/conference/editions/matrix/invite-codes", body: `{}`},
+	"GET /api/conference/editions/{edition}/revocations":                  {access: roleGated, roles: []string{auth.RoleGate, auth.RoleOrganizer}, path: "/api/conference/editions/matrix/revocations"},
+	"POST /api/conference/editions/{edition}/registrations":               {access: signedIn, path: "/api/conference/editions/matrix/registrations", body: `{"sessions":[]}`},
+	"POST /api/conference/checkins":                                       {access: roleGated, roles: []string{auth.RoleGate, auth.RoleOrganizer}, body: `{}`},
+	"GET /api/conference/registrations/{id}":                              {access: signedIn, path: "/api/conference/registrations/matrix.0193a5d0-0000-7000-8000-000000000000"},
+	"DELETE /api/conference/registrations/{id}":                           {access: signedIn, path: "/api/conference/registrations/matrix.0193a5d0-0000-7000-8000-000000000000"},
+	"POST /api/conference/registrations/{id}/accept":                      {access: signedIn, path: "/api/conference/registrations/matrix.0193a5d0-0000-7000-8000-000000000000/accept"},
+	"GET /api/conference/registrations/{id}/timeline":                     {access: signedIn, path: "/api/conference/registrations/matrix.0193a5d0-0000-7000-8000-000000000000/timeline"},
+	"GET /api/conference/registrations/{id}/ticket":                       {access: signedIn, path: "/api/conference/registrations/matrix.0193a5d0-0000-7000-8000-000000000000/ticket"},
+	"GET /api/conference/registrations/{id}/ticket.png":                   {access: signedIn, path: "/api/conference/registrations/matrix.0193a5d0-0000-7000-8000-000000000000/ticket.png"},
+
 	// pages: the shell and identity's
 	"GET /":                     {access: public},
 	"GET /identity/":            {access: public},
@@ -91,6 +118,10 @@ var authzTable = map[string]routeRule{
 	"GET /identity/people/{id}": {access: public},
 	"GET /identity/me":          {access: pageSession},
 	"POST /identity/me":         {access: pageSession},
+	"GET /blog/":                {access: public},
+	"GET /blog/{blog}":          {access: public, path: "/blog/goblog"},
+	"GET /blog/{blog}/":         {access: public, path: "/blog/goblog/"},
+	"GET /blog/{blog}/{slug}":   {access: public, path: "/blog/goblog/go1.22"},
 }
 
 // everyMethod is what chi registers for Handle and Mount.

@@ -39,9 +39,11 @@ func commands() []command {
 	return []command{
 		{"serve", "run the web server on the embedded engines", serveCmd},
 		{"events", "tail, export or import the event log", eventsCmd},
+		{"import", "import blog posts from Markdown, feeds or WordPress, also while serve runs", importGroupCmd},
 		{"backup", "write a consistent copy of the event log, also while serve runs", backupCmd},
 		{"users", "grant or revoke roles, also while serve runs", usersCmd},
 		{"keys", "rotate the token signing key, also while serve runs", keysCmd},
+		{"bench", "benchmarks against a server: bench rush", benchCmd},
 	}
 }
 

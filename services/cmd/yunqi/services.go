@@ -9,6 +9,8 @@ import (
 
 	"github.com/yunqi-town/yunqi/events"
 	"github.com/yunqi-town/yunqi/infra/httpserver"
+	"github.com/yunqi-town/yunqi/services/blog"
+	"github.com/yunqi-town/yunqi/services/conference"
 	"github.com/yunqi-town/yunqi/services/identity"
 	"github.com/yunqi-town/yunqi/web"
 )
@@ -65,7 +67,25 @@ func newServices(deps serviceDeps) ([]service, error) {
 		// identity's page session.
 		deps.ui.Mount(r, id.PageSession)
 	}
+	bl, err := blog.New(blog.Config{Verifier: id.Verifier()}, deps.store, deps.logger)
+	if err != nil {
+		return nil, err
+	}
+	blogPages, err := bl.Pages(deps.ui)
+	if err != nil {
+		return nil, err
+	}
+	mountBlog := func(r chi.Router) {
+		bl.Mount(r)
+		blogPages.Mount(r, id.PageSession)
+	}
+	conf, err := conference.New(conference.Config{DataDir: deps.dataDir, Verifier: id.Verifier()}, deps.store, deps.logger)
+	if err != nil {
+		return nil, err
+	}
 	return []service{
 		{name: "identity", mount: mountIdentity, ready: id.Ready, run: id.Run, openAPI: identity.OpenAPI()},
+		{name: "conference", mount: conf.Mount, ready: conf.Ready, run: conf.Run, openAPI: conference.OpenAPI()},
+		{name: "blog", mount: mountBlog, ready: bl.Ready, run: bl.Run, openAPI: blog.OpenAPI()},
 	}, nil
 }

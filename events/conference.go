@@ -1,0 +1,197 @@
+package events
+
+import "time"
+
+// Conference streams. Every admission decision of one edition — capacities,
+// policies, registrations, offers, cancellations, check-ins — is in one
+// stream, edition-<id>, because capacity is an invariant across all of
+// them: deciding them against one revision is what makes overselling
+// impossible without locks. The service batches concurrent commands into
+// one append, so the single stream costs no throughput.
+const CategoryEdition = "edition"
+
+// EditionStream names the ledger of one edition.
+func EditionStream(editionID string) string { return StreamName(CategoryEdition, editionID) }
+
+// EditionScheduled opens an edition's ledger.
+type EditionScheduled struct {
+	EditionID string    `json:"edition_id"`
+	NameZH    string    `json:"name_zh"`
+	NameEN    string    `json:"name_en"`
+	StartsOn  string    `json:"starts_on,omitempty"` // YYYY-MM-DD, local to the venue
+	EndsOn    string    `json:"ends_on,omitempty"`
+	Venue     string    `json:"venue,omitempty"`
+	Capacity  int       `json:"capacity"`
+	OpensAt   time.Time `json:"opens_at,omitzero"`
+}
+
+// EditionCapacityChanged and SessionCapacityChanged are separate events, not
+// a new EditionScheduled, so that any past state can be shown as it was.
+type EditionCapacityChanged struct {
+	EditionID string `json:"edition_id"`
+	Capacity  int    `json:"capacity"`
+}
+
+// PolicySet replaces the edition's policies as a whole.
+type PolicySet struct {
+	EditionID string `json:"edition_id"`
+	// OfferWindowSeconds is how long a freed seat waits for the first
+	// person on the waitlist before it moves on.
+	OfferWindowSeconds int64 `json:"offer_window_seconds"`
+	// CancellationDeadline is the last moment a registrant may cancel;
+	// zero means until the edition starts.
+	CancellationDeadline time.Time `json:"cancellation_deadline,omitzero"`
+	// EditionWaitlist is how many may wait for a seat in a full edition;
+	// with 0 a full edition refuses registrations.
+	EditionWaitlist int `json:"edition_waitlist,omitempty"`
+}
+
+type TrackAdded struct {
+	EditionID string `json:"edition_id"`
+	TrackID   string `json:"track_id"`
+	NameZH    string `json:"name_zh"`
+	NameEN    string `json:"name_en"`
+}
+
+type SessionScheduled struct {
+	EditionID string    `json:"edition_id"`
+	SessionID string    `json:"session_id"`
+	Track     string    `json:"track,omitempty"`
+	Title     string    `json:"title"`
+	StartsAt  time.Time `json:"starts_at"`
+	EndsAt    time.Time `json:"ends_at"`
+	Room      string    `json:"room,omitempty"`
+	Capacity  int       `json:"capacity"`
+}
+
+type SessionCapacityChanged struct {
+	EditionID string `json:"edition_id"`
+	SessionID string `json:"session_id"`
+	Capacity  int    `json:"capacity"`
+}
+
+// TicketTypeDefined sets a ticket type's quota (0: bounded only by the
+// edition's capacity). InviteOnly types need an invite code.
+type TicketTypeDefined struct {
+	EditionID  string `json:"edition_id"`
+	TicketType string `json:"ticket_type"`
+	Quota      int    `json:"quota"`
+	InviteOnly bool   `json:"invite_only,omitempty"`
+}
+
+// InviteCodeIssued records only a hash of the code: reading the log does not
+// hand out invitations.
+type InviteCodeIssued struct {
+	EditionID  string `json:"edition_id"`
+	CodeHash   string `json:"code_hash"`
+	TicketType string `json:"ticket_type"`
+	MaxUses    int    `json:"max_uses"`
+}
+
+// Seat statuses, per session and for the edition as a whole.
+const (
+	StatusConfirmed  = "confirmed"
+	StatusWaitlisted = "waitlisted"
+	StatusOffered    = "offered"
+	StatusCancelled  = "cancelled"
+)
+
+// SessionChoice is one requested session and what the decision gave it.
+type SessionChoice struct {
+	SessionID string `json:"session_id"`
+	Status    string `json:"status"` // confirmed or waitlisted
+}
+
+// RegistrantPersonal is the personal part of a registration (the name shown
+// on organiser lists), kept in a sub-object for per-person encryption.
+type RegistrantPersonal struct {
+	Name string `json:"name,omitempty"`
+}
+
+// RegistrationPlaced records an admission decision: the edition status and
+// each session's. IdempotencyKey lets a retried request find its answer.
+type RegistrationPlaced struct {
+	EditionID      string             `json:"edition_id"`
+	RegistrationID string             `json:"registration_id"`
+	MemberID       string             `json:"member_id"`
+	TicketType     string             `json:"ticket_type"`
+	InviteCodeHash string             `json:"invite_code_hash,omitempty"`
+	Status         string             `json:"status"` // confirmed or waitlisted (edition full)
+	Sessions       []SessionChoice    `json:"sessions"`
+	IdempotencyKey string             `json:"idempotency_key,omitempty"`
+	Personal       RegistrantPersonal `json:"personal"`
+}
+
+// SeatOffered: a freed seat is held for the registration until ExpiresAt.
+// SessionID is empty for a seat in the edition itself.
+type SeatOffered struct {
+	EditionID      string    `json:"edition_id"`
+	RegistrationID string    `json:"registration_id"`
+	SessionID      string    `json:"session_id,omitempty"`
+	ExpiresAt      time.Time `json:"expires_at"`
+}
+
+// OfferAccepted confirms the seat; OfferExpired releases it to the next.
+type OfferAccepted struct {
+	EditionID      string `json:"edition_id"`
+	RegistrationID string `json:"registration_id"`
+	SessionID      string `json:"session_id,omitempty"`
+}
+
+type OfferExpired struct {
+	EditionID      string `json:"edition_id"`
+	RegistrationID string `json:"registration_id"`
+	SessionID      string `json:"session_id,omitempty"`
+}
+
+// SessionQueued puts a newly admitted registration on a session's seat or
+// waitlist: it follows an accepted edition offer.
+type SessionQueued struct {
+	EditionID      string `json:"edition_id"`
+	RegistrationID string `json:"registration_id"`
+	SessionID      string `json:"session_id"`
+	Status         string `json:"status"`
+}
+
+type RegistrationCancelled struct {
+	EditionID      string `json:"edition_id"`
+	RegistrationID string `json:"registration_id"`
+}
+
+// TicketCheckedIn: the first accepted scan of a ticket. Gate and device are
+// staff data and never reach the registrant's timeline.
+type TicketCheckedIn struct {
+	EditionID      string `json:"edition_id"`
+	RegistrationID string `json:"registration_id"`
+	Gate           string `json:"gate"`
+	Device         string `json:"device"`
+}
+
+// TicketScanRefused: a ticket already checked in was scanned at another
+// gate or device — a copied ticket, most likely; organisers follow it up.
+type TicketScanRefused struct {
+	EditionID      string `json:"edition_id"`
+	RegistrationID string `json:"registration_id"`
+	Gate           string `json:"gate"`
+	Device         string `json:"device"`
+	Reason         string `json:"reason"`
+}
+
+func registerConference(r *Registry) {
+	r.Register("conference.EditionScheduled", EditionScheduled{}, 1)
+	r.Register("conference.EditionCapacityChanged", EditionCapacityChanged{}, 1)
+	r.Register("conference.PolicySet", PolicySet{}, 1)
+	r.Register("conference.TrackAdded", TrackAdded{}, 1)
+	r.Register("conference.SessionScheduled", SessionScheduled{}, 1)
+	r.Register("conference.SessionCapacityChanged", SessionCapacityChanged{}, 1)
+	r.Register("conference.TicketTypeDefined", TicketTypeDefined{}, 1)
+	r.Register("conference.InviteCodeIssued", InviteCodeIssued{}, 1)
+	r.Register("conference.RegistrationPlaced", RegistrationPlaced{}, 1)
+	r.Register("conference.SeatOffered", SeatOffered{}, 1)
+	r.Register("conference.OfferAccepted", OfferAccepted{}, 1)
+	r.Register("conference.OfferExpired", OfferExpired{}, 1)
+	r.Register("conference.SessionQueued", SessionQueued{}, 1)
+	r.Register("conference.RegistrationCancelled", RegistrationCancelled{}, 1)
+	r.Register("conference.TicketCheckedIn", TicketCheckedIn{}, 1)
+	r.Register("conference.TicketScanRefused", TicketScanRefused{}, 1)
+}

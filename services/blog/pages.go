@@ -1,0 +1,211 @@
+package blog
+
+import (
+	"embed"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/yunqi-town/yunqi/events"
+	"github.com/yunqi-town/yunqi/infra/httpserver"
+	"github.com/yunqi-town/yunqi/web"
+)
+
+//go:embed templates i18n
+var pageFiles embed.FS
+
+// Pages are the archive's public pages under /blog/: the blogs, one
+// blog's posts (newest first, paginated) and each post.
+type Pages struct {
+	s  *Service
+	ui *web.UI
+	t  *web.Templates
+}
+
+// Pages parses the blog pages into ui's layout; a template or catalogue
+// error is returned here, at start-up.
+func (s *Service) Pages(ui *web.UI) (*Pages, error) {
+	t, err := ui.Load(pageFiles)
+	if err != nil {
+		return nil, fmt.Errorf("blog pages: %w", err)
+	}
+	return &Pages{s: s, ui: ui, t: t}, nil
+}
+
+// postsPerPage is how many posts a blog page lists.
+const postsPerPage = 20
+
+// Mount adds the pages to r. session recognises a logged-in visitor for
+// the frame (identity's page session in this binary); the pages show the
+// same to everyone.
+func (p *Pages) Mount(r chi.Router, session ...func(http.Handler) http.Handler) {
+	r.Route("/blog", func(r chi.Router) {
+		r.Use(p.ui.Middleware)
+		r.Use(session...)
+		// Pages take no bodies; a small limit answers early.
+		r.Use(httpserver.LimitBody(4 << 10))
+		r.NotFound(p.ui.NotFound)
+		r.Get("/", p.blogs)
+		r.Get("/{blog}", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, blogPath(chi.URLParam(r, "blog")), http.StatusMovedPermanently)
+		})
+		r.Get("/{blog}/", p.blog)
+		r.Get("/{blog}/{slug}", p.post)
+	})
+}
+
+func blogPath(blog string) string { return "/blog/" + url.PathEscape(blog) + "/" }
+
+func postPath(blog, slug string) string { return blogPath(blog) + url.PathEscape(slug) }
+
+func (p *Pages) tr(r *http.Request) web.Translator { return p.t.Translator(web.LanguageOf(r)) }
+
+type blogsData struct {
+	Blogs []blogRow
+}
+
+type blogRow struct {
+	Name   string
+	Href   string
+	Count  string
+	Newest time.Time
+}
+
+func (p *Pages) blogs(w http.ResponseWriter, r *http.Request) {
+	tr := p.tr(r)
+	var rows []blogRow
+	for _, b := range p.s.archive.blogList() {
+		rows = append(rows, blogRow{Name: b.Name, Href: blogPath(b.Name), Count: postCount(tr, b.Posts), Newest: b.Newest})
+	}
+	p.t.Render(w, r, http.StatusOK, "blogs", web.Page{Title: "blog.blogs.title", Data: blogsData{Blogs: rows}})
+}
+
+// postCount says "1 post", "276 posts", "276 篇文章".
+func postCount(tr web.Translator, n int) string {
+	if n == 1 {
+		return tr.T("blog.count.one", "n", tr.Number(int64(n)))
+	}
+	return tr.T("blog.count.other", "n", tr.Number(int64(n)))
+}
+
+type blogData struct {
+	Name   string
+	Count  string
+	Posts  []postRow
+	Page   int
+	Pages  int
+	PageOf string
+	Newer  string // link to the previous page, "" on the first
+	Older  string // link to the next page, "" on the last
+}
+
+type postRow struct {
+	Title   string
+	Href    string
+	Date    time.Time
+	By      string
+	Summary string
+}
+
+func (p *Pages) blog(w http.ResponseWriter, r *http.Request) {
+	name := chi.URLParam(r, "blog")
+	all, ok := p.s.archive.posts(name)
+	if !ok {
+		p.ui.NotFound(w, r)
+		return
+	}
+	tr := p.tr(r)
+	pages := max(1, (len(all)+postsPerPage-1)/postsPerPage)
+	page := 1
+	if v := r.URL.Query().Get("page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > pages {
+			p.ui.NotFound(w, r)
+			return
+		}
+		page = n
+	}
+	d := blogData{Name: name, Count: postCount(tr, len(all)), Page: page, Pages: pages,
+		PageOf: tr.T("blog.blog.page_of", "page", tr.Number(int64(page)), "pages", tr.Number(int64(pages)))}
+	for _, post := range window(all, postsPerPage, (page-1)*postsPerPage) {
+		d.Posts = append(d.Posts, postRow{
+			Title: post.Title, Href: postPath(name, post.Slug), Date: post.Date,
+			By: byLine(tr, post.Authors), Summary: post.Summary,
+		})
+	}
+	if page > 1 {
+		d.Newer = pageHref(name, page-1)
+	}
+	if page < pages {
+		d.Older = pageHref(name, page+1)
+	}
+	p.t.Render(w, r, http.StatusOK, "blog", web.Page{TitleText: name, Data: d})
+}
+
+func pageHref(blog string, page int) string {
+	if page == 1 {
+		return blogPath(blog)
+	}
+	return blogPath(blog) + "?page=" + strconv.Itoa(page)
+}
+
+// byLine names the authors as each language lists names: "Russ Cox, Rob
+// Pike", "杜勇、王坚".
+func byLine(tr web.Translator, authors []string) string {
+	if len(authors) == 0 {
+		return ""
+	}
+	sep := ", "
+	if tr.Lang == web.Chinese {
+		sep = "、"
+	}
+	return tr.T("blog.post.by", "names", strings.Join(authors, sep))
+}
+
+type postData struct {
+	Blog     string
+	BlogHref string
+	Title    string
+	Date     time.Time
+	By       string
+	Tags     []string
+	Summary  string
+	HTML     template.HTML
+	Source   string
+	External bool // Source is an address a reader can open
+	Updated  time.Time
+	Revised  bool
+}
+
+func (p *Pages) post(w http.ResponseWriter, r *http.Request) {
+	blog, slug := chi.URLParam(r, "blog"), chi.URLParam(r, "slug")
+	info, content, found, err := p.s.loadForPage(r.Context(), blog, slug)
+	if err != nil {
+		p.ui.Error(w, r, err)
+		return
+	}
+	if !found {
+		p.ui.NotFound(w, r)
+		return
+	}
+	tr := p.tr(r)
+	d := postData{
+		Blog: blog, BlogHref: blogPath(blog), Title: info.Title, Date: info.Date,
+		By: byLine(tr, info.Authors), Tags: info.Tags, Summary: info.Summary,
+		HTML: p.s.renderer.Render(content), Source: info.Source,
+		Updated: info.Updated, Revised: info.Revision > 0,
+	}
+	if u, err := url.Parse(info.Source); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
+		d.External = true
+	}
+	if content.Format == events.FormatHTML && d.Summary != "" && strings.HasPrefix(plainText(content.Body, 0), strings.TrimSuffix(d.Summary, "…")) {
+		d.Summary = "" // a feed's excerpt of the text that follows says nothing new
+	}
+	p.t.Render(w, r, http.StatusOK, "post", web.Page{TitleText: info.Title, Data: d})
+}

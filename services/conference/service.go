@@ -1,0 +1,135 @@
+// Package conference owns conference registration: editions, tracks,
+// sessions and their capacities, registrations with waitlists and offers,
+// signed tickets and check-in. Every admission decision of an edition is
+// taken in one ledger (see ledger.go), so capacity lives in the aggregate
+// and never in a projection.
+package conference
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/yunqi-town/yunqi/events"
+	"github.com/yunqi-town/yunqi/infra/auth"
+)
+
+// Config is the service's configuration.
+type Config struct {
+	// DataDir holds the ticket signing key, in DataDir/conference (required).
+	DataDir string
+	// Verifier checks access tokens (required).
+	Verifier *auth.Verifier
+	// Clock replaces time.Now in tests.
+	Clock func() time.Time
+}
+
+// Service is the conference service.
+type Service struct {
+	cfg     Config
+	store   events.Store
+	log     *slog.Logger
+	tickets *ticketKey
+
+	ctx    context.Context // lives as long as the service: ledgers run on it
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	ledgers map[string]*ledger
+}
+
+// New opens the service, generating the ticket key on first start.
+func New(cfg Config, store events.Store, logger *slog.Logger) (*Service, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("conference: data directory is required")
+	}
+	if cfg.Verifier == nil {
+		return nil, errors.New("conference: no token verifier")
+	}
+	if store == nil {
+		return nil, errors.New("conference: no event store")
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	logger = logger.With("service", "conference")
+	key, err := openTicketKey(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("conference: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Service{cfg: cfg, store: store, log: logger, tickets: key, ctx: ctx, cancel: cancel, ledgers: map[string]*ledger{}}, nil
+}
+
+// Run keeps the ledgers running until ctx ends.
+func (s *Service) Run(ctx context.Context) error {
+	<-ctx.Done()
+	s.cancel()
+	return nil
+}
+
+// Close stops the ledgers (for callers that never ran Run).
+func (s *Service) Close() { s.cancel() }
+
+// Ready: ledgers load on first use, so there is nothing to catch up with.
+func (s *Service) Ready(context.Context) error { return nil }
+
+func (s *Service) now() time.Time { return s.cfg.Clock() }
+
+// ledgerFor returns the running ledger of an edition. Only editions that
+// exist (or are being created) get one, so probing ids starts nothing.
+func (s *Service) ledgerFor(ctx context.Context, edition string, creating bool) (*ledger, error) {
+	if !idPattern.MatchString(edition) {
+		return nil, ErrEditionNotFound
+	}
+	s.mu.Lock()
+	l := s.ledgers[edition]
+	s.mu.Unlock()
+	if l != nil {
+		return l, nil
+	}
+	if !creating {
+		_, err := s.store.ReadStream(ctx, events.EditionStream(edition), events.ReadOptions{Count: 1})
+		if errors.Is(err, events.ErrStreamNotFound) {
+			return nil, ErrEditionNotFound
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l := s.ledgers[edition]; l != nil {
+		return l, nil
+	}
+	l = newLedger(edition, s.store, s.log, s.now)
+	s.ledgers[edition] = l
+	go l.run(s.ctx)
+	return l, nil
+}
+
+// exec runs decide in the edition's ledger.
+func (s *Service) exec(ctx context.Context, edition string, creating bool, meta events.Metadata, idKey string,
+	decide func(ed *Edition, now time.Time, emit emit) (any, error)) (any, error) {
+	l, err := s.ledgerFor(ctx, edition, creating)
+	if err != nil {
+		return nil, err
+	}
+	return l.do(ctx, &request{decide: decide, meta: meta, idKey: idKey})
+}
+
+// read runs f against the edition's current state (caught up with the log).
+func (s *Service) read(ctx context.Context, edition string, f func(ed *Edition) (any, error)) (any, error) {
+	return s.exec(ctx, edition, false, events.Metadata{}, "", func(ed *Edition, _ time.Time, _ emit) (any, error) {
+		if !ed.Exists {
+			return nil, ErrEditionNotFound
+		}
+		return f(ed)
+	})
+}
