@@ -438,6 +438,9 @@ func (ed *Edition) accept(regID, member string, now time.Time, emit emit) (*Regi
 
 // expire releases offers whose window has passed and moves each seat on.
 func (ed *Edition) expire(now time.Time, emit emit) {
+	if ed.OpenOffers == 0 {
+		return
+	}
 	type due struct{ reg, target string }
 	var list []due
 	for _, r := range ed.Regs {
@@ -459,6 +462,9 @@ func (ed *Edition) expire(now time.Time, emit emit) {
 // nextExpiry is when the earliest open offer runs out (zero: none).
 func (ed *Edition) nextExpiry() time.Time {
 	var first time.Time
+	if ed.OpenOffers == 0 {
+		return first
+	}
 	for _, r := range ed.Regs {
 		for _, until := range r.Offers {
 			if first.IsZero() || until.Before(first) {

@@ -38,6 +38,10 @@ type Edition struct {
 	ByMember map[string]string // member id → active registration
 	ByKey    map[string]string // member id + idempotency key → registration
 
+	// OpenOffers counts offers not yet accepted or expired, so the expiry
+	// clock need not scan every registration while there are none.
+	OpenOffers int
+
 	Admitted int      // confirmed in the edition
 	Offered  int      // edition seats held by open offers
 	Waitlist []string // registration ids, first come first
@@ -200,7 +204,7 @@ func (ed *Edition) Apply(payload any, at time.Time) {
 		ed.Invites[e.CodeHash] = &Invite{TicketType: e.TicketType, MaxUses: e.MaxUses}
 	case events.RegistrationPlaced:
 		r := &Registration{ID: e.RegistrationID, Member: e.MemberID, TicketType: e.TicketType, Name: e.Personal.Name,
-			Status: e.Status, Seats: map[string]string{}, Offers: map[string]time.Time{}, Placed: e}
+			Status: e.Status, Seats: make(map[string]string, len(e.Sessions)), Placed: e}
 		r.seq = len(ed.Regs)
 		ed.Regs[r.ID] = r
 		ed.ByMember[r.Member] = r.ID
@@ -235,7 +239,11 @@ func (ed *Edition) Apply(payload any, at time.Time) {
 		if r == nil {
 			return
 		}
+		if r.Offers == nil {
+			r.Offers = map[string]time.Time{} // most registrations never get an offer
+		}
 		r.Offers[e.SessionID] = e.ExpiresAt
+		ed.OpenOffers++
 		r.History = append(r.History, Step{At: at, Kind: "offered", Session: e.SessionID, Until: e.ExpiresAt})
 		if e.SessionID == "" {
 			ed.Waitlist = remove(ed.Waitlist, r.ID)
@@ -256,7 +264,10 @@ func (ed *Edition) Apply(payload any, at time.Time) {
 		if r == nil {
 			return
 		}
-		delete(r.Offers, e.SessionID)
+		if _, ok := r.Offers[e.SessionID]; ok {
+			delete(r.Offers, e.SessionID)
+			ed.OpenOffers--
+		}
 		r.History = append(r.History, Step{At: at, Kind: "confirmed", Session: e.SessionID})
 		if e.SessionID == "" {
 			ed.Offered--
@@ -274,7 +285,10 @@ func (ed *Edition) Apply(payload any, at time.Time) {
 		if r == nil {
 			return
 		}
-		delete(r.Offers, e.SessionID)
+		if _, ok := r.Offers[e.SessionID]; ok {
+			delete(r.Offers, e.SessionID)
+			ed.OpenOffers--
+		}
 		r.History = append(r.History, Step{At: at, Kind: "offer_expired", Session: e.SessionID})
 		if e.SessionID == "" {
 			ed.Offered--
@@ -322,6 +336,7 @@ func (ed *Edition) Apply(payload any, at time.Time) {
 			}
 			r.Seats[sid] = events.StatusCancelled
 		}
+		ed.OpenOffers -= len(r.Offers)
 		clear(r.Offers)
 		r.Status = events.StatusCancelled
 		delete(ed.ByMember, r.Member)
