@@ -11,5 +11,7 @@ func newCatalogue() *Registry {
 	registerIdentity(r)
 	registerBlog(r)
 	registerConference(r)
+	registerAlliance(r)
+	registerContest(r)
 	return r
 }

@@ -107,6 +107,50 @@ var authzTable = map[string]routeRule{
 	"GET /api/conference/registrations/{id}/ticket":                       {access: signedIn, path: "/api/conference/registrations/matrix.0193a5d0-0000-7000-8000-000000000000/ticket"},
 	"GET /api/conference/registrations/{id}/ticket.png":                   {access: signedIn, path: "/api/conference/registrations/matrix.0193a5d0-0000-7000-8000-000000000000/ticket.png"},
 
+	// contest: contests and the gallery are public; organizers run the
+	// contest and see rankings; judges see and score only what is assigned
+	// to them (organizer does not imply judge); team routes are for
+	// members, and anyone else's team is simply not found.
+	"GET /api/contest/contests":                                         {access: public},
+	"GET /api/contest/contests/{contest}":                               {access: public, path: "/api/contest/contests/matrix"},
+	"GET /api/contest/contests/{contest}/gallery":                       {access: public, path: "/api/contest/contests/matrix/gallery"},
+	"POST /api/contest/contests":                                        {access: roleGated, roles: []string{auth.RoleOrganizer}, body: `{}`},
+	"PUT /api/contest/contests/{contest}/schedule":                      {access: roleGated, roles: []string{auth.RoleOrganizer}, path: "/api/contest/contests/matrix/schedule", body: `{}`},
+	"POST /api/contest/contests/{contest}/phase":                        {access: roleGated, roles: []string{auth.RoleOrganizer}, path: "/api/contest/contests/matrix/phase", body: `{}`},
+	"POST /api/contest/contests/{contest}/rubrics":                      {access: roleGated, roles: []string{auth.RoleOrganizer}, path: "/api/contest/contests/matrix/rubrics", body: `{}`},
+	"PUT /api/contest/contests/{contest}/judges/{judge}":                {access: roleGated, roles: []string{auth.RoleOrganizer}, path: "/api/contest/contests/matrix/judges/someone", body: `{}`},
+	"GET /api/contest/contests/{contest}/ranking":                       {access: roleGated, roles: []string{auth.RoleOrganizer}, path: "/api/contest/contests/matrix/ranking"},
+	"POST /api/contest/contests/{contest}/shortlist":                    {access: roleGated, roles: []string{auth.RoleOrganizer}, path: "/api/contest/contests/matrix/shortlist", body: `{}`},
+	"POST /api/contest/contests/{contest}/finalists":                    {access: roleGated, roles: []string{auth.RoleOrganizer}, path: "/api/contest/contests/matrix/finalists", body: `{}`},
+	"POST /api/contest/contests/{contest}/results":                      {access: roleGated, roles: []string{auth.RoleOrganizer}, path: "/api/contest/contests/matrix/results", body: `{}`},
+	"GET /api/contest/contests/{contest}/judging/queue":                 {access: roleGated, roles: []string{auth.RoleJudge}, path: "/api/contest/contests/matrix/judging/queue"},
+	"POST /api/contest/contests/{contest}/judging/conflicts":            {access: roleGated, roles: []string{auth.RoleJudge}, path: "/api/contest/contests/matrix/judging/conflicts", body: `{}`},
+	"PUT /api/contest/contests/{contest}/judging/entries/{team}/score":  {access: roleGated, roles: []string{auth.RoleJudge}, path: "/api/contest/contests/matrix/judging/entries/t1/score", body: `{}`},
+	"GET /api/contest/contests/{contest}/judging/entries/{team}/scores": {access: roleGated, roles: []string{auth.RoleJudge, auth.RoleOrganizer}, path: "/api/contest/contests/matrix/judging/entries/t1/scores"},
+	"GET /api/contest/contests/{contest}/me":                            {access: signedIn, path: "/api/contest/contests/matrix/me"},
+	"POST /api/contest/contests/{contest}/teams":                        {access: signedIn, path: "/api/contest/contests/matrix/teams", body: `{}`},
+	"POST /api/contest/contests/{contest}/teams/join":                   {access: signedIn, path: "/api/contest/contests/matrix/teams/join", body: `{}`},
+	"GET /api/contest/contests/{contest}/teams/{team}":                  {access: signedIn, path: "/api/contest/contests/matrix/teams/t1"},
+	"POST /api/contest/contests/{contest}/teams/{team}/leave":           {access: signedIn, path: "/api/contest/contests/matrix/teams/t1/leave"},
+	"POST /api/contest/contests/{contest}/teams/{team}/invite":          {access: signedIn, path: "/api/contest/contests/matrix/teams/t1/invite"},
+	"PUT /api/contest/contests/{contest}/teams/{team}/submission":       {access: signedIn, path: "/api/contest/contests/matrix/teams/t1/submission", body: `{}`},
+	"POST /api/contest/contests/{contest}/teams/{team}/attachments":     {access: signedIn, path: "/api/contest/contests/matrix/teams/t1/attachments?name=a.png"},
+	"GET /api/contest/contests/{contest}/teams/{team}/timeline":         {access: signedIn, path: "/api/contest/contests/matrix/teams/t1/timeline"},
+
+	// contest pages: the contests and the gallery are public; team and
+	// judging pages are for signed-in visitors.
+	"GET /contest/":                          {access: public},
+	"GET /contest/{contest}":                 {access: public, path: "/contest/yunqi2013"},
+	"GET /contest/{contest}/":                {access: public, path: "/contest/matrix/"},
+	"GET /contest/{contest}/gallery":         {access: public, path: "/contest/matrix/gallery"},
+	"POST /contest/{contest}/teams":          {access: pageSession, path: "/contest/matrix/teams"},
+	"POST /contest/{contest}/join":           {access: pageSession, path: "/contest/matrix/join"},
+	"GET /contest/{contest}/team":            {access: pageSession, path: "/contest/matrix/team"},
+	"POST /contest/{contest}/team":           {access: pageSession, path: "/contest/matrix/team"},
+	"GET /contest/{contest}/judging":         {access: pageSession, path: "/contest/matrix/judging"},
+	"GET /contest/{contest}/judging/{team}":  {access: pageSession, path: "/contest/matrix/judging/t1"},
+	"POST /contest/{contest}/judging/{team}": {access: pageSession, path: "/contest/matrix/judging/t1"},
+
 	// pages: the shell and identity's
 	"GET /":                     {access: public},
 	"GET /identity/":            {access: public},
@@ -119,9 +163,66 @@ var authzTable = map[string]routeRule{
 	"GET /identity/me":          {access: pageSession},
 	"POST /identity/me":         {access: pageSession},
 	"GET /blog/":                {access: public},
-	"GET /blog/{blog}":          {access: public, path: "/blog/goblog"},
-	"GET /blog/{blog}/":         {access: public, path: "/blog/goblog/"},
-	"GET /blog/{blog}/{slug}":   {access: public, path: "/blog/goblog/go1.22"},
+
+	// search: public documents only, for anyone.
+	"GET /api/search":        {access: public, path: "/api/search?q=go&facets=blog"},
+	"GET /search/":           {access: public, path: "/search/?q=go"},
+	"GET /search/search.js":  {access: public},
+	"GET /search/search.css": {access: public},
+
+	"GET /blog/{blog}":        {access: public, path: "/blog/goblog"},
+	"GET /blog/{blog}/":       {access: public, path: "/blog/goblog/"},
+	"GET /blog/{blog}/{slug}": {access: public, path: "/blog/goblog/go1.22"},
+
+	// conference pages: the programme is public; registering, one's own
+	// registrations and the organisers' lists need a page session.
+	"GET /conference/":                                         {access: public},
+	"GET /conference/{edition}":                                {access: public, path: "/conference/matrix"},
+	"GET /conference/{edition}/":                               {access: public, path: "/conference/matrix/"},
+	"POST /conference/{edition}/":                              {access: pageSession, path: "/conference/matrix/"},
+	"GET /conference/{edition}/attendees":                      {access: pageSession, path: "/conference/matrix/attendees"},
+	"GET /conference/{edition}/attendees/{session}":            {access: pageSession, path: "/conference/matrix/attendees/keynote"},
+	"GET /conference/{edition}/attendees/{session}/export.csv": {access: pageSession, path: "/conference/matrix/attendees/keynote/export.csv"},
+	"GET /conference/registrations":                            {access: pageSession},
+	"GET /conference/registrations/{id}":                       {access: pageSession, path: "/conference/registrations/matrix.0193a5d0-0000-7000-8000-000000000000"},
+	"POST /conference/registrations/{id}":                      {access: pageSession, path: "/conference/registrations/matrix.0193a5d0-0000-7000-8000-000000000000"},
+	"GET /conference/registrations/{id}/ticket.png":            {access: pageSession, path: "/conference/registrations/matrix.0193a5d0-0000-7000-8000-000000000000/ticket.png"},
+	// alliance: profiles, the wall and the policy are public; applying
+	// needs an account, and an application is its applicant's and staff's
+	// only (anyone else's id is simply not found); reviewers and organizers
+	// vote, organizers decide, set the policy and lapse memberships.
+	"GET /api/alliance/policy":                      {access: public},
+	"PUT /api/alliance/policy":                      {access: roleGated, roles: []string{auth.RoleOrganizer}, body: `{"approvals_required":2,"rejections_required":2}`},
+	"POST /api/alliance/logos":                      {access: signedIn},
+	"GET /api/alliance/logos/{name}":                {access: public, path: "/api/alliance/logos/0000000000000000000000000000000000000000000000000000000000000000.png"},
+	"GET /api/alliance/applications":                {access: roleGated, roles: []string{auth.RoleReviewer, auth.RoleOrganizer}},
+	"POST /api/alliance/applications":               {access: signedIn, body: `{}`},
+	"GET /api/alliance/me/applications":             {access: signedIn},
+	"GET /api/alliance/applications/{id}":           {access: signedIn, path: "/api/alliance/applications/0193a5d0-0000-7000-8000-000000000000"},
+	"PATCH /api/alliance/applications/{id}":         {access: signedIn, path: "/api/alliance/applications/0193a5d0-0000-7000-8000-000000000000", body: `{"name_zh":"矩阵"}`},
+	"POST /api/alliance/applications/{id}/submit":   {access: signedIn, path: "/api/alliance/applications/0193a5d0-0000-7000-8000-000000000000/submit"},
+	"POST /api/alliance/applications/{id}/withdraw": {access: signedIn, path: "/api/alliance/applications/0193a5d0-0000-7000-8000-000000000000/withdraw"},
+	"GET /api/alliance/applications/{id}/timeline":  {access: signedIn, path: "/api/alliance/applications/0193a5d0-0000-7000-8000-000000000000/timeline"},
+	"POST /api/alliance/applications/{id}/votes":    {access: roleGated, roles: []string{auth.RoleReviewer, auth.RoleOrganizer}, path: "/api/alliance/applications/0193a5d0-0000-7000-8000-000000000000/votes", body: `{"vote":"approve"}`},
+	"POST /api/alliance/applications/{id}/decision": {access: roleGated, roles: []string{auth.RoleOrganizer}, path: "/api/alliance/applications/0193a5d0-0000-7000-8000-000000000000/decision", body: `{"decision":"approve"}`},
+	"GET /api/alliance/members":                     {access: public},
+	"GET /api/alliance/members/{id}":                {access: public, path: "/api/alliance/members/matrix"},
+	"PATCH /api/alliance/members/{id}":              {access: signedIn, path: "/api/alliance/members/matrix", body: `{"name_zh":"矩阵"}`},
+	"GET /api/alliance/members/{id}/history":        {access: public, path: "/api/alliance/members/matrix/history"},
+	"POST /api/alliance/members/{id}/withdraw":      {access: signedIn, path: "/api/alliance/members/matrix/withdraw"},
+	"POST /api/alliance/members/{id}/lapse":         {access: roleGated, roles: []string{auth.RoleOrganizer}, path: "/api/alliance/members/matrix/lapse"},
+	"GET /api/alliance/wall":                        {access: public, path: "/api/alliance/wall?at=2013-10-24"},
+	"GET /alliance/":                                {access: public},
+	"GET /alliance/members":                         {access: public},
+	"GET /alliance/members/{id}":                    {access: public, path: "/alliance/members/matrix"},
+	"GET /alliance/apply":                           {access: pageSession},
+	"POST /alliance/apply":                          {access: pageSession},
+	"GET /alliance/me":                              {access: pageSession},
+	"GET /alliance/applications/{id}":               {access: pageSession, path: "/alliance/applications/0193a5d0-0000-7000-8000-000000000000"},
+	"POST /alliance/applications/{id}":              {access: pageSession, path: "/alliance/applications/0193a5d0-0000-7000-8000-000000000000"},
+	"GET /alliance/review":                          {access: pageSession},
+	"GET /alliance/review/{id}":                     {access: pageSession, path: "/alliance/review/0193a5d0-0000-7000-8000-000000000000"},
+	"POST /alliance/review/{id}":                    {access: pageSession, path: "/alliance/review/0193a5d0-0000-7000-8000-000000000000"},
 }
 
 // everyMethod is what chi registers for Handle and Mount.
@@ -325,7 +426,7 @@ func TestBadTokensAreRefused(t *testing.T) {
 
 	// Another deployment on the same keys, for another audience: its
 	// tokens are validly signed but not meant for this one.
-	other := newTestApp(t, data, "--audience", "elsewhere")
+	other := newTestApp(t, data, "--audience", "elsewhere", "--search-index", t.TempDir())
 	elsewhere, _ := other.logIn("ada@example.com")
 	if w := other.do("GET", route, elsewhere, ""); w.Code != http.StatusOK {
 		t.Fatalf("the other deployment refuses its own token: %d", w.Code)

@@ -43,6 +43,7 @@ func commands() []command {
 		{"backup", "write a consistent copy of the event log, also while serve runs", backupCmd},
 		{"users", "grant or revoke roles, also while serve runs", usersCmd},
 		{"keys", "rotate the token signing key, also while serve runs", keysCmd},
+		{"search", "rebuild the search index, also while serve runs", searchCmd},
 		{"bench", "benchmarks against a server: bench rush", benchCmd},
 	}
 }

@@ -24,6 +24,8 @@ type serveConfig struct {
 	Addr            string
 	ShutdownTimeout time.Duration
 	TrustedProxy    string
+	SearchIndex     string
+	Demo            bool
 	Identity        identityFlags
 }
 
@@ -66,6 +68,8 @@ func parseServe(args []string, getenv func(string) string, stdout io.Writer) (c 
 			_, err := parseTrustedProxies(v)
 			return err
 		}))
+	set.String(&c.SearchIndex, "search-index", "", "directory of the search index, which this process holds alone (default <data>/index)")
+	set.Bool(&c.Demo, "demo", false, "seed demo data (conference editions, the alliance's founding members) into an empty event log; a log with events is left as it is")
 	c.Identity.register(set)
 	if help, err := parseFlags(fs, set.Parse, args, stdout, "serve [flags]", serveAbout); help || err != nil {
 		return nil, nil, help, err
@@ -84,11 +88,12 @@ func parseServe(args []string, getenv func(string) string, stdout io.Writer) (c 
 // deps are the services' dependencies as this configuration sets them.
 func (c *serveConfig) deps(store events.Store, logger *slog.Logger, reg prometheus.Registerer) serviceDeps {
 	return serviceDeps{
-		store:    store,
-		logger:   logger,
-		registry: reg,
-		dataDir:  c.Data,
-		identity: c.Identity.identityConfig(c.Data),
+		store:     store,
+		logger:    logger,
+		registry:  reg,
+		dataDir:   c.Data,
+		searchDir: searchDir(c.Data, c.SearchIndex),
+		identity:  c.Identity.identityConfig(c.Data),
 	}
 }
 
@@ -118,6 +123,11 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer store.Close()
+	if c.Demo {
+		if err := seedDemo(ctx, store, logger); err != nil {
+			return err
+		}
+	}
 
 	a, err := newApp(c.deps(store, logger, registry), c.serverOptions(logger, registry))
 	if err != nil {

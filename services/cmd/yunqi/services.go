@@ -9,9 +9,12 @@ import (
 
 	"github.com/yunqi-town/yunqi/events"
 	"github.com/yunqi-town/yunqi/infra/httpserver"
+	"github.com/yunqi-town/yunqi/services/alliance"
 	"github.com/yunqi-town/yunqi/services/blog"
 	"github.com/yunqi-town/yunqi/services/conference"
+	"github.com/yunqi-town/yunqi/services/contest"
 	"github.com/yunqi-town/yunqi/services/identity"
+	"github.com/yunqi-town/yunqi/services/search"
 	"github.com/yunqi-town/yunqi/web"
 )
 
@@ -42,8 +45,10 @@ type serviceDeps struct {
 	logger   *slog.Logger
 	registry prometheus.Registerer
 	dataDir  string
-	identity identity.Config
-	ui       *web.UI
+	// searchDir holds the search index (<data>/index by default).
+	searchDir string
+	identity  identity.Config
+	ui        *web.UI
 }
 
 // newServices builds the services serve runs.
@@ -83,9 +88,71 @@ func newServices(deps serviceDeps) ([]service, error) {
 	if err != nil {
 		return nil, err
 	}
+	confPages, err := conf.Pages(deps.ui)
+	if err != nil {
+		return nil, err
+	}
+	mountConference := func(r chi.Router) {
+		conf.Mount(r)
+		confPages.Mount(r, id.PageSession)
+	}
+	runConference := func(ctx context.Context) error {
+		// Both return when ctx ends; the pages' follower is waited for so
+		// that it never reads a store that is being closed.
+		done := make(chan struct{})
+		go func() { defer close(done); confPages.Run(ctx) }()
+		err := conf.Run(ctx)
+		<-done
+		return err
+	}
+	readyConference := func(ctx context.Context) error {
+		if err := conf.Ready(ctx); err != nil {
+			return err
+		}
+		return confPages.Ready(ctx)
+	}
+	sr, err := search.New(search.Config{Dir: deps.searchDir, Open: openSearchIndex(deps.logger)}, deps.store, deps.logger)
+	if err != nil {
+		return nil, err
+	}
+	searchPages, err := sr.Pages(deps.ui)
+	if err != nil {
+		return nil, err
+	}
+	mountSearch := func(r chi.Router) {
+		sr.Mount(r)
+		searchPages.Mount(r, id.PageSession)
+	}
+	al, err := alliance.New(alliance.Config{DataDir: deps.dataDir, Verifier: id.Verifier()}, deps.store, deps.logger)
+	if err != nil {
+		return nil, err
+	}
+	allPages, err := al.Pages(deps.ui)
+	if err != nil {
+		return nil, err
+	}
+	mountAlliance := func(r chi.Router) {
+		al.Mount(r)
+		allPages.Mount(r, id.PageSession)
+	}
+	ct, err := contest.New(contest.Config{DataDir: deps.dataDir, Verifier: id.Verifier()}, deps.store, deps.logger)
+	if err != nil {
+		return nil, err
+	}
+	contestPages, err := ct.Pages(deps.ui)
+	if err != nil {
+		return nil, err
+	}
+	mountContest := func(r chi.Router) {
+		ct.Mount(r)
+		contestPages.Mount(r, id.PageSession)
+	}
 	return []service{
 		{name: "identity", mount: mountIdentity, ready: id.Ready, run: id.Run, openAPI: identity.OpenAPI()},
-		{name: "conference", mount: conf.Mount, ready: conf.Ready, run: conf.Run, openAPI: conference.OpenAPI()},
+		{name: "search", mount: mountSearch, ready: sr.Ready, run: sr.Run, openAPI: search.OpenAPI()},
+		{name: "conference", mount: mountConference, ready: readyConference, run: runConference, openAPI: conference.OpenAPI()},
 		{name: "blog", mount: mountBlog, ready: bl.Ready, run: bl.Run, openAPI: blog.OpenAPI()},
+		{name: "alliance", mount: mountAlliance, ready: al.Ready, run: al.Run, openAPI: alliance.OpenAPI()},
+		{name: "contest", mount: mountContest, ready: ct.Ready, run: ct.Run, openAPI: contest.OpenAPI()},
 	}, nil
 }

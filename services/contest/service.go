@@ -1,0 +1,252 @@
+// Package contest owns the developer contest: contests with tracks,
+// phases and a versioned rubric; teams with invite codes; submissions as
+// revisions with receipts and content-addressed attachments; judging with
+// track assignments, conflicts of interest and normalised aggregation;
+// finals, published results and the public gallery. Each contest is one
+// stream decided in one ledger (see ledger.go); every view is folded from
+// that stream.
+package contest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/yunqi-town/yunqi/events"
+	"github.com/yunqi-town/yunqi/infra/auth"
+)
+
+// Config is the service's configuration.
+type Config struct {
+	// DataDir holds attachments, in DataDir/contest/attachments (required).
+	DataDir string
+	// Verifier checks access tokens (required).
+	Verifier *auth.Verifier
+	// MaxAttachmentBytes bounds one attachment (default 10 MiB).
+	MaxAttachmentBytes int64
+	// Clock replaces time.Now in tests.
+	Clock func() time.Time
+}
+
+// DefaultMaxAttachmentBytes fits a slide deck or a short screen capture
+// as a GIF; videos belong behind the demo link.
+const DefaultMaxAttachmentBytes = 10 << 20
+
+// Service is the contest service.
+type Service struct {
+	cfg   Config
+	store events.Store
+	log   *slog.Logger
+	files *attachments
+
+	ctx    context.Context // ledgers run on it
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	ledgers map[string]*ledger
+
+	// public is the public read model of every contest (list, gallery),
+	// followed from the log so that it needs no ledger per contest.
+	public *publicView
+}
+
+// New opens the service.
+func New(cfg Config, store events.Store, logger *slog.Logger) (*Service, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("contest: data directory is required")
+	}
+	if cfg.Verifier == nil {
+		return nil, errors.New("contest: no token verifier")
+	}
+	if store == nil {
+		return nil, errors.New("contest: no event store")
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.MaxAttachmentBytes <= 0 {
+		cfg.MaxAttachmentBytes = DefaultMaxAttachmentBytes
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	logger = logger.With("service", "contest")
+	files, err := openAttachments(cfg.DataDir, cfg.MaxAttachmentBytes)
+	if err != nil {
+		return nil, fmt.Errorf("contest: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Service{cfg: cfg, store: store, log: logger, files: files, ctx: ctx, cancel: cancel,
+		ledgers: map[string]*ledger{}, public: newPublicView(store, logger)}, nil
+}
+
+// Run follows the log for the public view and keeps the ledgers running
+// until ctx ends.
+func (s *Service) Run(ctx context.Context) error {
+	defer s.cancel()
+	return s.public.follower.Run(ctx)
+}
+
+// Close stops the ledgers (for callers that never ran Run).
+func (s *Service) Close() { s.cancel() }
+
+// Ready reports whether the public view has caught up with the log.
+func (s *Service) Ready(context.Context) error {
+	if !s.public.follower.Ready() {
+		return errors.New("the contest gallery is catching up with the event log")
+	}
+	return nil
+}
+
+func (s *Service) now() time.Time { return s.cfg.Clock() }
+
+func (s *Service) ledgerFor(ctx context.Context, id string, creating bool) (*ledger, error) {
+	if !idPattern.MatchString(id) {
+		return nil, ErrContestNotFound
+	}
+	s.mu.Lock()
+	l := s.ledgers[id]
+	s.mu.Unlock()
+	if l != nil {
+		return l, nil
+	}
+	if !creating {
+		_, err := s.store.ReadStream(ctx, events.ContestStream(id), events.ReadOptions{Count: 1})
+		if errors.Is(err, events.ErrStreamNotFound) {
+			return nil, ErrContestNotFound
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l := s.ledgers[id]; l != nil {
+		return l, nil
+	}
+	l = newLedger(id, s.store, s.log, s.now)
+	s.ledgers[id] = l
+	go l.run(s.ctx)
+	return l, nil
+}
+
+func (s *Service) exec(ctx context.Context, id string, creating bool, meta events.Metadata, idKey string,
+	decide func(c *Contest, now time.Time, emit emit) (any, error)) (any, error) {
+	l, err := s.ledgerFor(ctx, id, creating)
+	if err != nil {
+		return nil, err
+	}
+	return l.do(ctx, &request{decide: decide, meta: meta, idKey: idKey})
+}
+
+// read runs f against the contest's current state.
+func (s *Service) read(ctx context.Context, id string, f func(c *Contest, now time.Time) (any, error)) (any, error) {
+	return s.exec(ctx, id, false, events.Metadata{}, "", func(c *Contest, now time.Time, _ emit) (any, error) {
+		if !c.Exists {
+			return nil, ErrContestNotFound
+		}
+		return f(c, now)
+	})
+}
+
+// publicView folds every contest stream for what anyone may see.
+type publicView struct {
+	follower *events.Follower
+	mu       sync.RWMutex
+	contests map[string]*Contest
+}
+
+func newPublicView(store events.Store, log *slog.Logger) *publicView {
+	v := &publicView{contests: map[string]*Contest{}}
+	v.follower = &events.Follower{Name: "contest-public", Store: store, Logger: log,
+		Filter: events.Filter{StreamPrefixes: []string{events.CategoryContest + "-"}},
+		Apply: func(e events.Event) {
+			v.mu.Lock()
+			defer v.mu.Unlock()
+			id := events.StreamID(e.Stream)
+			c := v.contests[id]
+			if c == nil {
+				c = newContest()
+				v.contests[id] = c
+			}
+			if err := applyEvent(c, e); err != nil {
+				log.Error("contest event cannot be read; skipped", "stream", e.Stream, "revision", e.Revision, "err", err)
+			}
+		}}
+	return v
+}
+
+// ContestSummary is a contest as lists show it.
+type ContestSummary struct {
+	ID       string                      `json:"id"`
+	NameZH   string                      `json:"name_zh"`
+	NameEN   string                      `json:"name_en"`
+	Year     int                         `json:"year"`
+	Phase    string                      `json:"phase"`
+	Tracks   []events.ContestTrack       `json:"tracks"`
+	Awards   []events.ContestAward       `json:"awards"`
+	Schedule []events.ContestPhaseWindow `json:"schedule"`
+	TeamSize int                         `json:"team_size_limit"`
+	Entries  int                         `json:"entries"`
+	Rubric   *RubricView                 `json:"rubric"`
+	Gallery  int                         `json:"gallery"`
+}
+
+// RubricView is the rubric in force, public so that teams know how they
+// will be judged.
+type RubricView struct {
+	Version  int                      `json:"version"`
+	ScaleMin float64                  `json:"scale_min"`
+	ScaleMax float64                  `json:"scale_max"`
+	Criteria []events.RubricCriterion `json:"criteria"`
+}
+
+func summaryOf(c *Contest) ContestSummary {
+	s := ContestSummary{ID: c.ID, NameZH: c.NameZH, NameEN: c.NameEN, Year: c.Year, Phase: c.Phase,
+		Tracks: nonNil(c.Tracks), Awards: nonNil(c.Awards), Schedule: nonNil(c.Schedule), TeamSize: c.TeamSizeLimit, Gallery: len(c.Gallery)}
+	for _, id := range c.TeamOrder {
+		if c.Teams[id].Entered {
+			s.Entries++
+		}
+	}
+	if c.Rubric != nil {
+		s.Rubric = &RubricView{Version: c.Rubric.Version, ScaleMin: c.Rubric.ScaleMin, ScaleMax: c.Rubric.ScaleMax, Criteria: c.Rubric.Criteria}
+	}
+	return s
+}
+
+// list returns every contest, newest year first.
+func (v *publicView) list() []ContestSummary {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	out := []ContestSummary{}
+	for _, c := range v.contests {
+		if c.Exists {
+			out = append(out, summaryOf(c))
+		}
+	}
+	slices.SortFunc(out, func(a, b ContestSummary) int {
+		if a.Year != b.Year {
+			return b.Year - a.Year
+		}
+		if a.ID < b.ID {
+			return -1
+		}
+		return 1
+	})
+	return out
+}
+
+func (v *publicView) contest(id string) (ContestSummary, []events.EntryPublished, bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	c := v.contests[id]
+	if c == nil || !c.Exists {
+		return ContestSummary{}, nil, false
+	}
+	return summaryOf(c), slices.Clone(c.Gallery), true
+}

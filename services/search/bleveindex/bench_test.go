@@ -1,0 +1,183 @@
+package bleveindex
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/yunqi-town/yunqi/events"
+	"github.com/yunqi-town/yunqi/services/search"
+)
+
+// Latency benchmarks: each iteration is one search (a judged dev query,
+// in turn, filtered to its archive as the acceptance check sends it);
+// p50 and p99 of the iterations are reported next to Go's mean.
+//
+//	go test ./services/search/bleveindex -run XXX -bench SearchLatency -benchtime 2000x
+//
+// The synthetic index holds 100,000 posts made of paragraphs of the real
+// archives (see synthetic); building it takes a few minutes and happens
+// once per run.
+
+func BenchmarkSearchLatencyCorpus(b *testing.B) {
+	needCorpus(b)
+	ix, _ := openCorpusIndex(b)
+	benchQueries(b, ix, true)
+}
+
+func BenchmarkSearchLatency100k(b *testing.B) {
+	needCorpus(b)
+	if testing.Short() {
+		b.Skip("builds a 100,000-post index; skipped with -short")
+	}
+	ix := syntheticIndex(b)
+	benchQueries(b, ix, true)
+}
+
+func benchQueries(b *testing.B, ix *Index, filtered bool) {
+	qs := loadQueries(b)
+	var reqs []search.Query
+	for _, q := range qs {
+		r := search.Query{Q: q.query, Limit: 10}
+		if filtered {
+			f, err := search.ParseFilter(fmt.Sprintf("blog = %q", q.corpus), search.FilterableFields)
+			if err != nil {
+				b.Fatal(err)
+			}
+			r.Filter = f
+		}
+		reqs = append(reqs, r)
+	}
+	// A placeholder search and a faceted one, as the page sends them.
+	reqs = append(reqs, search.Query{Limit: 20, Facets: []string{"blog", "tags"}}, search.Query{Q: "goroutine", Limit: 20, Facets: []string{"blog", "tags"}})
+	ctx := context.Background()
+	for _, r := range reqs { // warm the caches
+		ix.Search(ctx, r)
+	}
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		start := time.Now()
+		if _, err := ix.Search(ctx, reqs[i%len(reqs)]); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	p := func(q float64) float64 {
+		return float64(lat[min(len(lat)-1, int(q*float64(len(lat))))]) / float64(time.Millisecond)
+	}
+	b.ReportMetric(p(0.50), "p50-ms")
+	b.ReportMetric(p(0.99), "p99-ms")
+	n, _ := ix.Count(ctx)
+	b.Logf("%d searches over %d documents: p50 %.2f ms, p99 %.2f ms, max %.2f ms (GOMAXPROCS %d)",
+		len(lat), n, p(0.50), p(0.99), p(1), runtime.GOMAXPROCS(0))
+}
+
+var synthetic struct {
+	once sync.Once
+	ix   *Index
+	err  error
+}
+
+// syntheticIndex builds (once per process) an index of 100,000 posts, each
+// a title and four to eight paragraphs drawn from the real archives, in
+// the archive's blog, with the authors, tags and a year of some real
+// post: the vocabulary and its frequencies stay real while the index
+// grows 200 times.
+func syntheticIndex(b *testing.B) *Index {
+	b.Helper()
+	synthetic.once.Do(func() {
+		const n = 100_000
+		dir, err := tempDirOutsideTest("yunqi-synthetic-")
+		if err != nil {
+			synthetic.err = err
+			return
+		}
+		ix, err := Open(dir, Options{})
+		if err != nil {
+			synthetic.err = err
+			return
+		}
+		rng := rand.New(rand.NewPCG(1, 2))
+		type source struct {
+			blog  string
+			docs  []search.Document
+			paras []string
+		}
+		var sources []source
+		for _, c := range corpora {
+			s := source{blog: c, docs: loadCorpus(b, c)}
+			for _, d := range s.docs {
+				for p := range strings.SplitSeq(d.Body, "\n\n") {
+					if p = strings.TrimSpace(p); len(p) > 40 {
+						s.paras = append(s.paras, p)
+					}
+				}
+			}
+			sources = append(sources, s)
+		}
+		start := time.Now()
+		var batch []search.Document
+		for i := range n {
+			s := sources[i%len(sources)]
+			like := s.docs[rng.IntN(len(s.docs))]
+			var body strings.Builder
+			for range 4 + rng.IntN(5) {
+				body.WriteString(s.paras[rng.IntN(len(s.paras))])
+				body.WriteString("\n\n")
+			}
+			d := like
+			d.Slug = fmt.Sprintf("syn-%06d", i)
+			d.ID = search.PostID(s.blog, d.Slug)
+			d.Title = fmt.Sprintf("%s (%d)", like.Title, i)
+			d.Body = body.String()
+			batch = append(batch, d)
+			if len(batch) == 500 || i == n-1 {
+				if err := ix.Apply(context.Background(), search.Batch{Upserts: batch, Checkpoint: events.Position{Commit: uint64(i + 1), Prepare: uint64(i + 1)}}); err != nil {
+					synthetic.err = err
+					return
+				}
+				batch = batch[:0]
+			}
+		}
+		b.Logf("built the synthetic index of %d posts in %s", n, time.Since(start).Round(time.Second))
+		synthetic.ix = ix
+	})
+	if synthetic.err != nil {
+		b.Fatal(synthetic.err)
+	}
+	return synthetic.ix
+}
+
+// syntheticDirs are removed when the test binary ends: the synthetic
+// index outlives single benchmarks, which run their function more than
+// once.
+var syntheticDirs []string
+
+func tempDirOutsideTest(prefix string) (string, error) {
+	dir, err := os.MkdirTemp("", prefix)
+	if err == nil {
+		syntheticDirs = append(syntheticDirs, dir)
+	}
+	return dir, err
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if synthetic.ix != nil {
+		synthetic.ix.Close()
+	}
+	for _, d := range syntheticDirs {
+		os.RemoveAll(d)
+	}
+	os.Exit(code)
+}
