@@ -23,21 +23,21 @@ type emit func(payload any)
 
 // Domain errors; the HTTP edge maps each to a problem type.
 var (
-	ErrContestNotFound   = errors.New("no such contest")
-	ErrContestExists     = errors.New("a contest with this id exists")
-	ErrTeamNotFound      = errors.New("no such team of yours")
-	ErrEntryNotFound     = errors.New("no such entry assigned to you")
-	ErrAlreadyInTeam     = errors.New("already in a team of this contest")
-	ErrTeamFull          = errors.New("team is full")
-	ErrBadInviteCode     = errors.New("wrong invite code")
-	ErrInviteExpired     = errors.New("invite code expired")
-	ErrRosterLocked      = errors.New("rosters are locked")
-	ErrDeadlinePassed    = errors.New("submission deadline has passed")
-	ErrWrongPhase        = errors.New("not possible in the contest's current phase")
-	ErrConflictOfInterst = errors.New("conflict of interest")
-	ErrNotJudge          = errors.New("not a judge of this contest")
-	ErrNoRubric          = errors.New("the contest has no rubric yet")
-	ErrNotPublished      = errors.New("results are not published")
+	ErrContestNotFound    = errors.New("no such contest")
+	ErrContestExists      = errors.New("a contest with this id exists")
+	ErrTeamNotFound       = errors.New("no such team of yours")
+	ErrEntryNotFound      = errors.New("no such entry assigned to you")
+	ErrAlreadyInTeam      = errors.New("already in a team of this contest")
+	ErrTeamFull           = errors.New("team is full")
+	ErrBadInviteCode      = errors.New("wrong invite code")
+	ErrInviteExpired      = errors.New("invite code expired")
+	ErrRosterLocked       = errors.New("rosters are locked")
+	ErrDeadlinePassed     = errors.New("submission deadline has passed")
+	ErrWrongPhase         = errors.New("not possible in the contest's current phase")
+	ErrConflictOfInterest = errors.New("conflict of interest")
+	ErrNotJudge           = errors.New("not a judge of this contest")
+	ErrNoRubric           = errors.New("the contest has no rubric yet")
+	ErrNotPublished       = errors.New("results are not published")
 )
 
 // FieldError and ValidationError carry field-level messages to the edge.
@@ -605,7 +605,7 @@ func (c *Contest) score(cmd Score, emit emit) (events.ScoreRecorded, error) {
 		return events.ScoreRecorded{}, &ValidationError{Fields: []FieldError{{"round", "must be review or finals"}}}
 	}
 	if bad, _ := c.conflicted(j, t); bad {
-		return events.ScoreRecorded{}, ErrConflictOfInterst
+		return events.ScoreRecorded{}, ErrConflictOfInterest
 	}
 	if !c.Assigned(j.ID, t.ID, cmd.Round) {
 		return events.ScoreRecorded{}, ErrEntryNotFound

@@ -318,7 +318,7 @@ func TestDecisions(t *testing.T) {
 				_, err := c.score(Score{Judge: "j2", Team: "t1", Round: events.RoundReview, Scores: scores(8, 6)}, emit)
 				return err
 			},
-			wantErr: ErrConflictOfInterst,
+			wantErr: ErrConflictOfInterest,
 		},
 		{
 			name:  "a declared conflict excludes",
@@ -327,7 +327,7 @@ func TestDecisions(t *testing.T) {
 				_, err := c.score(Score{Judge: "j1", Team: "t2", Round: events.RoundReview, Scores: scores(8, 6)}, emit)
 				return err
 			},
-			wantErr: ErrConflictOfInterst,
+			wantErr: ErrConflictOfInterest,
 		},
 		{
 			name: "a judge of another track has no such entry", given: with(inReview(), judge("j3", "", "games")), now: late,

@@ -137,7 +137,7 @@ func formFail(tr web.Translator, f *web.Form, err error) bool {
 		key := ""
 		for k, e := range map[string]error{
 			"already_in_team": ErrAlreadyInTeam, "team_full": ErrTeamFull, "bad_code": ErrBadInviteCode,
-			"code_expired": ErrInviteExpired, "roster_locked": ErrRosterLocked, "conflict": ErrConflictOfInterst,
+			"code_expired": ErrInviteExpired, "roster_locked": ErrRosterLocked, "conflict": ErrConflictOfInterest,
 			"wrong_phase": ErrWrongPhase,
 		} {
 			if errors.Is(err, e) {
@@ -624,7 +624,7 @@ func (p *Pages) score(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		if errors.Is(err, ErrConflictOfInterst) || errors.Is(err, ErrWrongPhase) {
+		if errors.Is(err, ErrConflictOfInterest) || errors.Is(err, ErrWrongPhase) {
 			p.ui.NotFound(w, r)
 			return
 		}

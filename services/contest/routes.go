@@ -887,7 +887,7 @@ func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
 		httpserver.WriteProblem(w, r, httpserver.ValidationProblem(httpserver.FieldError{Field: "code", Message: "has expired: ask the team for a new one"}))
 	case errors.Is(err, ErrRosterLocked):
 		problem(w, r, http.StatusConflict, "roster-locked", "Rosters locked", "Teams can no longer change in this contest.")
-	case errors.Is(err, ErrConflictOfInterst):
+	case errors.Is(err, ErrConflictOfInterest):
 		problem(w, r, http.StatusConflict, "conflict-of-interest", "Conflict of interest", "You are excluded from this entry (declared conflict, or your organisation matches a team member's).")
 	case errors.Is(err, ErrNoRubric):
 		problem(w, r, http.StatusConflict, "no-rubric", "No rubric", "Publish a rubric before judging starts.")

@@ -69,7 +69,7 @@ func parseServe(args []string, getenv func(string) string, stdout io.Writer) (c 
 			return err
 		}))
 	set.String(&c.SearchIndex, "search-index", "", "directory of the search index, which this process holds alone (default <data>/index)")
-	set.Bool(&c.Demo, "demo", false, "seed demo data (conference editions, the alliance's founding members) into an empty event log; a log with events is left as it is")
+	set.Bool(&c.Demo, "demo", false, "seed demo data (conference editions, the alliance's founding members, the 2013 contest) into an empty event log; a log with events is left as it is")
 	c.Identity.register(set)
 	if help, err := parseFlags(fs, set.Parse, args, stdout, "serve [flags]", serveAbout); help || err != nil {
 		return nil, nil, help, err
