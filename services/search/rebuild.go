@@ -58,18 +58,25 @@ func (s *Service) Rebuild(ctx context.Context, progress func(string)) error {
 	close(s.swapped)
 	s.swapped = make(chan struct{})
 	s.mu.Unlock()
-	// Run stops the old projector on the swap; then nothing writes to the
-	// old index, and searches that started on it finish before Close
-	// returns.
-	go func() {
-		time.Sleep(100 * time.Millisecond)
+	retire := func() {
 		if err := old.ix.Close(); err != nil {
 			s.log.Warn("search: close the old index", "err", err)
 		}
 		if err := os.RemoveAll(old.dir); err != nil {
 			s.log.Warn("search: remove the old index", "dir", old.dir, "err", err)
 		}
-	}()
+	}
+	if s.running.Load() {
+		// Run stops the old projector on the swap; then nothing writes
+		// to the old index, and searches that started on it finish
+		// before Close returns.
+		go func() {
+			time.Sleep(100 * time.Millisecond)
+			retire()
+		}()
+	} else {
+		retire()
+	}
 	n, _ := p.ix.Count(ctx)
 	progress(fmt.Sprintf("swapped in the new index %s: %d documents", next, n))
 	s.log.Info("search index rebuilt", "generation", next, "documents", n)

@@ -48,6 +48,7 @@ type Service struct {
 	swapped  chan struct{}
 	closed   bool
 	rebuilds sync.Mutex // one rebuild at a time
+	running  atomic.Bool
 }
 
 // currentFile names the generation in use, so that a restart after a
@@ -77,6 +78,7 @@ func New(cfg Config, store events.Store, logger *slog.Logger) (*Service, error) 
 		lock.Release()
 		return nil, err
 	}
+	removeOtherGenerations(cfg.Dir, gen, logger)
 	dir := filepath.Join(cfg.Dir, gen)
 	ix, err := cfg.Open(dir)
 	if err != nil {
@@ -118,6 +120,23 @@ func validGeneration(g string) bool {
 	return strings.HasPrefix(g, "g") && err == nil && n > 0
 }
 
+// removeOtherGenerations deletes generation directories other than the
+// one in use: a rebuild that died half-way, or an old index whose removal
+// a crash interrupted.
+func removeOtherGenerations(dir, keep string, log *slog.Logger) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if e.IsDir() && e.Name() != keep && validGeneration(e.Name()) {
+			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+				log.Warn("search: remove a stale index generation", "dir", e.Name(), "err", err)
+			}
+		}
+	}
+}
+
 // nextGeneration is the generation after gen.
 func nextGeneration(gen string) string {
 	n, _ := strconv.Atoi(strings.TrimPrefix(gen, "g"))
@@ -153,6 +172,8 @@ func (s *Service) Index() Index { return s.cur.Load().ix }
 // from the command line on a socket in the index directory. It closes the
 // index when it returns.
 func (s *Service) Run(ctx context.Context) error {
+	s.running.Store(true)
+	defer s.running.Store(false)
 	ctl, err := s.listenControl(ctx)
 	if err != nil {
 		s.log.Warn("search: `yunqi search rebuild` cannot reach this server; rebuild with the server stopped", "err", err)
