@@ -161,6 +161,14 @@ type contestRow struct {
 	Year, Entries     int
 }
 
+// listOf joins names as the visitor's language lists them.
+func listOf(tr web.Translator, names []string) string {
+	if tr.Lang == web.Chinese {
+		return strings.Join(names, "、")
+	}
+	return strings.Join(names, ", ")
+}
+
 func phaseName(tr web.Translator, phase string) string {
 	if k := "contest.phase." + phase; tr.Has(k) {
 		return tr.T(k)
@@ -314,7 +322,7 @@ type stepRow struct {
 type teamData struct {
 	Contest, ContestHref string
 	Name                 string
-	Members              []string
+	Members              string
 	InviteCode           string
 	InviteUntil          time.Time
 	RosterLocked         bool
@@ -378,9 +386,11 @@ func (p *Pages) renderTeam(w http.ResponseWriter, r *http.Request, status int, f
 		d := teamData{Contest: nameIn(tr, c.NameZH, c.NameEN), ContestHref: contestPath(c.ID), Name: t.Name, InviteCode: code,
 			InviteUntil: t.InviteExpiresAt, RosterLocked: c.rosterOpen(now) != nil, Deadline: c.Deadline(), Entered: t.Entered,
 			Open: phaseIndex(c.Phase) <= phaseIndex(events.PhaseSubmission) && (c.Deadline().IsZero() || now.Before(c.Deadline()))}
-		for _, m := range t.Members {
-			d.Members = append(d.Members, m.DisplayName)
+		names := make([]string, len(t.Members))
+		for i, m := range t.Members {
+			names[i] = m.DisplayName
 		}
+		d.Members = listOf(tr, names)
 		f := form
 		if f == nil {
 			f = web.NewForm()
@@ -649,10 +659,6 @@ func (p *Pages) gallery(w http.ResponseWriter, r *http.Request) {
 		p.ui.NotFound(w, r)
 		return
 	}
-	sep := ", "
-	if tr.Lang == web.Chinese {
-		sep = "、"
-	}
 	var rows []galleryRow
 	for _, e := range entries {
 		var names []string
@@ -660,7 +666,7 @@ func (p *Pages) gallery(w http.ResponseWriter, r *http.Request) {
 			names = append(names, m.DisplayName)
 		}
 		rows = append(rows, galleryRow{Title: e.Title, Summary: e.Summary, Team: e.TeamName, Track: nameIn(tr, e.TrackNameZH, e.TrackNameEN),
-			Award: nameIn(tr, e.AwardNameZH, e.AwardNameEN), Members: strings.Join(names, sep), Rank: e.Rank, RepoURL: e.RepoURL, DemoURL: e.DemoURL})
+			Award: nameIn(tr, e.AwardNameZH, e.AwardNameEN), Members: listOf(tr, names), Rank: e.Rank, RepoURL: e.RepoURL, DemoURL: e.DemoURL})
 	}
 	name := nameIn(tr, sum.NameZH, sum.NameEN)
 	p.t.Render(w, r, http.StatusOK, "gallery", web.Page{TitleText: name, Data: map[string]any{

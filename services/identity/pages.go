@@ -490,14 +490,35 @@ func (p *Pages) saveProfile(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, pathMe, http.StatusSeeOther)
 }
 
-// personData is a public profile: only what its owner published.
+// personData is a public profile: only what its owner published, and
+// what they published elsewhere on Yunqi.
 type personData struct {
-	Name    string
-	Initial string
-	Bio     string
-	City    string
-	Skills  []string
-	Links   []events.ProfileLink
+	Name      string
+	Initial   string
+	Bio       string
+	City      string
+	Skills    []string
+	Links     []events.ProfileLink
+	Entries   []entryRow
+	Posts     []PublicPost
+	MorePosts int // matching posts beyond those listed
+}
+
+// entryRow is a contest entry in the visitor's language.
+type entryRow struct {
+	Title, Contest, Award string // Award empty: a finalist without one
+	Year, Rank            int
+	PublishedAt           time.Time
+	Link                  string
+}
+
+// inLanguage picks the name in the page's language, or the other one when
+// that is all there is.
+func inLanguage(tr web.Translator, zh, en string) string {
+	if tr.Lang == web.Chinese && zh != "" || en == "" {
+		return zh
+	}
+	return en
 }
 
 func (p *Pages) person(w http.ResponseWriter, r *http.Request) {
@@ -512,7 +533,17 @@ func (p *Pages) person(w http.ResponseWriter, r *http.Request) {
 		p.ui.Error(w, r, err)
 		return
 	}
-	d := personData{Name: view.DisplayName, Bio: view.Bio, City: view.City, Skills: view.Skills, Links: view.Links}
+	view = p.s.works.withWorks(view)
+	tr := p.tr(r)
+	d := personData{Name: view.DisplayName, Bio: view.Bio, City: view.City, Skills: view.Skills, Links: view.Links,
+		Posts: view.Posts, MorePosts: view.PostsTotal - len(view.Posts)}
+	for _, e := range view.Entries {
+		d.Entries = append(d.Entries, entryRow{
+			Title: e.Title, Contest: inLanguage(tr, e.ContestNameZH, e.ContestNameEN),
+			Award: inLanguage(tr, e.AwardNameZH, e.AwardNameEN), Year: e.Year, Rank: e.Rank,
+			PublishedAt: e.PublishedAt, Link: e.Link,
+		})
+	}
 	page := web.Page{Title: "identity.person.title", Data: d}
 	if d.Name != "" {
 		r, _ := utf8.DecodeRuneInString(d.Name)

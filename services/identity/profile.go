@@ -50,11 +50,17 @@ type publicProfile struct {
 	City        string               `json:"city,omitempty"`
 	Skills      []string             `json:"skills,omitempty"`
 	Links       []events.ProfileLink `json:"links,omitempty"`
+	// The works (see profile_works.go) are always present, empty or not:
+	// they are lists a client iterates, not fields the owner withholds.
+	Entries    []PublicEntry `json:"entries"`
+	Posts      []PublicPost  `json:"posts"`
+	PostsTotal int           `json:"posts_total"`
 }
 
-// publicView returns the public profile; ok is false when nothing is
-// published, so that a person who publishes nothing cannot be told apart
-// from one who does not exist.
+// publicView returns the public profile without its works; ok is false
+// when nothing is published, so that a person who publishes nothing cannot
+// be told apart from one who does not exist. Works do not count: listing
+// them would tell that the person exists.
 func publicView(u User) (publicProfile, bool) {
 	p := publicProfile{ID: u.ID}
 	pub := u.Publish

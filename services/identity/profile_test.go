@@ -46,7 +46,8 @@ func TestProfilePublishFlags(t *testing.T) {
 	}
 	want := map[string]any{
 		"id": id, "city": "杭州", "skills": []any{"Go", "分布式存储"},
-		"links": []any{map[string]any{"label": "blog", "url": "https://example.com/duyong"}},
+		"links":   []any{map[string]any{"label": "blog", "url": "https://example.com/duyong"}},
+		"entries": []any{}, "posts": []any{}, "posts_total": float64(0),
 	}
 	if !reflect.DeepEqual(pub, want) {
 		t.Fatalf("public profile = %v\nwant %v", pub, want)

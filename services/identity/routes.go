@@ -297,7 +297,7 @@ func (s *Service) handlePerson(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, view)
+	writeJSON(w, http.StatusOK, s.works.withWorks(view))
 }
 
 // currentUser loads the caller's account. A valid token for an account that

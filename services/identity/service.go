@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/yunqi-town/yunqi/events"
@@ -123,6 +124,7 @@ type Service struct {
 	verifier *auth.Verifier
 	limits   limiters
 	timeline *timeline
+	works    *works
 	grace    refreshGrace // page refreshes in flight or just done; see pagesession.go
 }
 
@@ -150,6 +152,7 @@ func New(cfg Config, store events.Store, logger *slog.Logger) (*Service, error) 
 	}
 	s := &Service{cfg: cfg, store: store, log: logger, keys: keys, hasher: h}
 	s.timeline = newTimeline(store, logger)
+	s.works = newWorks(store, logger)
 	s.verifier, err = auth.NewVerifier(s.KeySet(), auth.VerifierConfig{Issuer: cfg.Issuer, Audience: cfg.Audience, Now: cfg.Clock})
 	if err != nil {
 		return nil, fmt.Errorf("identity: %w", err)
@@ -158,17 +161,25 @@ func New(cfg Config, store events.Store, logger *slog.Logger) (*Service, error) 
 	return s, nil
 }
 
-// Run follows the event log for the owners' timelines until ctx ends. The
-// store must stay open until Run has returned.
+// Run follows the event log for the owners' timelines and the profiles'
+// works until ctx ends. The store must stay open until Run has returned.
 func (s *Service) Run(ctx context.Context) error {
-	return s.timeline.follower.Run(ctx)
+	var wg sync.WaitGroup
+	for _, f := range []*events.Follower{&s.timeline.follower, &s.works.follower} {
+		wg.Go(func() { f.Run(ctx) })
+	}
+	wg.Wait()
+	return nil
 }
 
-// Ready reports, as /readyz wants it, whether the timelines have caught up
-// with the log.
+// Ready reports, as /readyz wants it, whether the timelines and the
+// profiles' works have caught up with the log.
 func (s *Service) Ready(context.Context) error {
 	if !s.timeline.follower.Ready() {
 		return errors.New("owner timelines are catching up with the event log")
+	}
+	if !s.works.follower.Ready() {
+		return errors.New("public profiles' entries and posts are catching up with the event log")
 	}
 	return nil
 }

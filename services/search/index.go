@@ -3,6 +3,7 @@ package search
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/yunqi-town/yunqi/events"
@@ -38,20 +39,38 @@ type Batch struct {
 	Checkpoint events.Position
 }
 
-// Document is what the index knows about one searchable thing. Only
-// public data goes in: the projector builds documents from public events
-// alone, and has no field for anything personal.
+// Document is what the index knows about one searchable thing: a blog
+// post, an alliance member (startup), a public developer profile or a
+// published contest entry. Only public data goes in: the projector builds
+// documents from public events and published profile fields alone, and has
+// no field for anything personal. Fields a type does not use stay empty
+// and are left out of its JSON, so each hit carries its own type's keys.
 type Document struct {
-	// ID is unique in the index: "post:<blog>/<slug>".
+	// ID is unique in the index: "<type>:<key>" (see PostID, StartupID,
+	// DeveloperID, SubmissionID).
 	ID   string `json:"-"`
-	Type string `json:"type"` // "post"
+	Type string `json:"type"`
+	// URL is the public page that shows the document.
+	URL string `json:"url,omitempty"`
 	// Blog and Slug name a post.
 	Blog string `json:"blog,omitempty"`
 	Slug string `json:"slug,omitempty"`
+	// MemberID names a startup, UserID a developer, Contest and TeamID a
+	// contest entry.
+	MemberID string `json:"member_id,omitempty"`
+	UserID   string `json:"user_id,omitempty"`
+	Contest  string `json:"contest,omitempty"`
+	TeamID   string `json:"team_id,omitempty"`
 
-	Title string `json:"title"`
-	// Authors are published names; name fields are also searchable by
-	// pinyin (duyong, dy for 杜勇).
+	Title string `json:"title,omitempty"`
+	// Name is what a startup or a developer is called: a startup's Chinese
+	// name, or its English one when it has none. NameZH and NameEN are a
+	// startup's names as it gives them. Name fields, like authors, are
+	// also searchable by pinyin (bokeyuan, bky for 博客园).
+	Name   string `json:"name,omitempty"`
+	NameZH string `json:"name_zh,omitempty"`
+	NameEN string `json:"name_en,omitempty"`
+	// Authors are published names.
 	Authors []string  `json:"authors,omitempty"`
 	Date    time.Time `json:"date,omitzero"`
 	Year    int       `json:"year,omitempty"`
@@ -60,17 +79,61 @@ type Document struct {
 	// Body is plain text (Markdown and HTML stripped); hits carry only a
 	// cropped, highlighted part of it.
 	Body string `json:"-"`
+
+	// Facets of startups (city, industry, tier, founded_year), developers
+	// (city, skills) and contest entries (track, award), as written.
+	City        string   `json:"city,omitempty"`
+	Industry    string   `json:"industry,omitempty"`
+	Tier        string   `json:"tier,omitempty"`
+	FoundedYear int      `json:"founded_year,omitempty"`
+	Skills      []string `json:"skills,omitempty"`
+	Track       string   `json:"track,omitempty"`
+	Award       string   `json:"award,omitempty"`
+	// JoinedOn is a member's join date, YYYY-MM-DD; placeholder searches
+	// list newer members first.
+	JoinedOn string `json:"joined_on,omitempty"`
+	Website  string `json:"website,omitempty"`
+	LogoURL  string `json:"logo_url,omitempty"`
+}
+
+// Names are the document's distinct names, which name fields index (with
+// their pinyin): a startup's Chinese and English names, or a developer's.
+func (d Document) Names() []string {
+	var out []string
+	for _, n := range []string{d.NameZH, d.NameEN, d.Name} {
+		if n != "" && !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// Labels are the short descriptive values that are searchable as tags
+// are: a post's tags, a developer's skills, a startup's industry and
+// city. Tags come first, so that their positions match Document.Tags.
+func (d Document) Labels() []string {
+	out := slices.Clone(d.Tags)
+	out = append(out, d.Skills...)
+	for _, v := range []string{d.Industry, d.City} {
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // Searchable fields, in the order Meilisearch's attribute rule ranks them:
-// a match in the title beats one in the tags or authors, which beats one
-// in the summary, which beats one in the body.
-var SearchableFields = []string{"title", "authors", "tags", "summary", "body"}
+// a match in the title or a name beats one in the authors or tags (labels,
+// see Document.Labels), which beats one in the summary, which beats one in
+// the body.
+var SearchableFields = []string{"title", "name", "authors", "tags", "summary", "body"}
 
 // FilterableFields are the attributes filters and facets may use, with
 // whether they hold numbers.
 var FilterableFields = map[string]bool{
 	"type": false, "blog": false, "slug": false, "tags": false, "authors": false, "year": true,
+	"city": false, "industry": false, "tier": false, "founded_year": true, "skills": false,
+	"contest": false, "track": false, "award": false,
 }
 
 // Query is a search as Meilisearch takes it.
@@ -125,7 +188,10 @@ type Hit struct {
 
 // Formatted is a hit's _formatted object.
 type Formatted struct {
-	Title   string   `json:"title"`
+	Title   string   `json:"title,omitempty"`
+	Name    string   `json:"name,omitempty"`
+	NameZH  string   `json:"name_zh,omitempty"`
+	NameEN  string   `json:"name_en,omitempty"`
 	Authors []string `json:"authors,omitempty"`
 	Tags    []string `json:"tags,omitempty"`
 	Summary string   `json:"summary,omitempty"`

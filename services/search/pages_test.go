@@ -170,3 +170,36 @@ func chromium(t *testing.T) string {
 	t.Skip("no Chromium found; install it with `apt-get install chromium` to run the browser tests")
 	return ""
 }
+
+func TestSearchPageTypeTabsAndFacets(t *testing.T) {
+	f, h := pagesFixture(t)
+	f.appendTo(events.MemberStream("cnblogs"), events.MemberAdmitted{MemberID: "cnblogs", Tier: events.TierFounding, JoinedOn: "2013-10-24",
+		Profile: events.StartupProfile{NameZH: "博客园", NameEN: "cnblogs", City: "杭州", Industry: "开发者社区"}}, events.Public)
+	f.wait(f.appendTo(events.MemberStream("newco"), events.MemberAdmitted{MemberID: "newco", Tier: events.TierMember, JoinedOn: "2020-01-02",
+		Profile: events.StartupProfile{NameZH: "新公司", City: "上海"}}, events.Public))
+	get := func(url, lang string) string {
+		r := httptest.NewRequest("GET", url, nil)
+		r.Header.Set("Accept-Language", lang)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			t.Fatalf("GET %s = %d", url, w.Code)
+		}
+		return w.Body.String()
+	}
+	body := get("/search/?type=startup&q=bky", "zh-CN")
+	for _, want := range []string{`href="/alliance/members/cnblogs"`, "博客园 · cnblogs", "创始成员", `aria-current="page">创业公司`, "会员级别"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("startup tab lacks %q:\n%s", want, body)
+		}
+	}
+	body = get("/search/?type=startup&city=%E4%B8%8A%E6%B5%B7", "en")
+	if !strings.Contains(body, "/alliance/members/newco") || strings.Contains(body, "/alliance/members/cnblogs") || !strings.Contains(body, "Startups") {
+		t.Errorf("a city facet on the startup tab:\n%s", body)
+	}
+	// Every type under one tab, with the kinds as a facet.
+	body = get("/search/?q=%E5%8D%9A%E5%AE%A2", "en")
+	if !strings.Contains(body, "/alliance/members/cnblogs") || !strings.Contains(body, "Kind") {
+		t.Errorf("the all tab:\n%s", body)
+	}
+}

@@ -19,10 +19,18 @@ import (
 // it applies each event as soon as no other is waiting, so that a post is
 // searchable within milliseconds of its append.
 
-// indexedStreams are the stream prefixes the index is built from. Identity
-// streams (people, sessions) are never read: nothing personal can reach
-// the index even by mistake.
-var indexedStreams = []string{events.CategoryPost + "-"}
+// indexedStreams are the stream prefixes the index is built from: blog
+// posts, alliance members, contests and user accounts. Of the identity
+// streams only profile updates are decoded, and of those only the fields
+// the person published are read (projector_identity.go); sessions, email
+// claims, applications, name claims and the alliance's policy are never
+// read at all.
+var indexedStreams = []string{
+	events.CategoryPost + "-",
+	events.CategoryMember + "-",
+	events.CategoryContest + "-",
+	events.CategoryUser + "-",
+}
 
 // Batch limits while catching up: enough to amortise Bleve's per-batch
 // cost, small enough to bound memory.
@@ -191,7 +199,16 @@ func (p *projection) follow(ctx context.Context) error {
 		}
 		switch m.msg.Kind {
 		case events.KindEvent:
-			b.add(p.project(m.msg.Event))
+			o, err := p.project(ctx, m.msg.Event)
+			if err != nil {
+				// The event is not consumed: the next subscription
+				// starts from the checkpoint before it.
+				if ferr := flush(); ferr != nil {
+					return ferr
+				}
+				return err
+			}
+			b.add(o)
 			b.checkpoint = m.msg.Event.Position
 		case events.KindCheckpoint:
 			b.checkpoint = m.msg.Position
@@ -222,15 +239,45 @@ type op struct {
 	ignore bool
 }
 
-// project maps an event to its index operation. Only public events put
-// anything in the index; a post event of any other visibility takes the
-// post out, so that a mistake in the writer cannot publish.
-func (p *projection) project(e events.Event) op {
+// project maps an event to its index operation, by the category of its
+// stream: each source has its own function, which decodes only the event
+// types it indexes. Only public events put anything in the index (for
+// developer profiles: only the fields published). An error means the
+// event could not be projected yet (the log could not be read) and must
+// be tried again.
+func (p *projection) project(ctx context.Context, e events.Event) (op, error) {
+	switch events.Category(e.Stream) {
+	case events.CategoryPost:
+		return p.projectPost(e), nil
+	case events.CategoryMember:
+		return p.projectMember(ctx, e)
+	case events.CategoryContest:
+		return p.projectContest(e), nil
+	case events.CategoryUser:
+		return p.projectProfile(e), nil
+	}
+	return op{ignore: true}, nil
+}
+
+// decode decodes a payload; an event this binary cannot read is logged
+// and skipped.
+func (p *projection) decode(e events.Event) (any, bool) {
 	payload, err := events.Types.Decode(e)
 	if err != nil {
 		if !errors.Is(err, events.ErrUnknownType) {
 			p.log.Error("search projector: cannot decode event; skipping it", "event", e.ID, "type", e.Type, "stream", e.Stream, "err", err)
 		}
+		return nil, false
+	}
+	return payload, true
+}
+
+// projectPost maps blog events. A post event of any visibility other than
+// public takes the post out, so that a mistake in the writer cannot
+// publish.
+func (p *projection) projectPost(e events.Event) op {
+	payload, ok := p.decode(e)
+	if !ok {
 		return op{ignore: true}
 	}
 	public := e.Metadata.Visibility == events.Public
@@ -277,7 +324,7 @@ func (b *pending) add(o op) {
 	}
 	b.ops[o.id] = o
 	if o.doc != nil {
-		b.bytes += len(o.doc.Body) + len(o.doc.Title) + len(o.doc.Summary)
+		b.bytes += len(o.doc.Body) + len(o.doc.Title) + len(o.doc.Summary) + len(o.doc.Name)
 	}
 }
 

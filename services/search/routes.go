@@ -30,8 +30,9 @@ const (
 	TypeInvalidQuery  = httpserver.ProblemBase + "invalid-search"
 )
 
-// Types are the document types a search may ask for.
-var Types = []string{TypePost}
+// Types are the document types a search may ask for; a search without a
+// type finds documents of every type.
+var Types = []string{TypePost, TypeStartup, TypeDeveloper, TypeSubmission}
 
 // request is a parsed, checked search request.
 type request struct {

@@ -172,14 +172,14 @@ func TestProjectorFollowsTheLog(t *testing.T) {
 		t.Errorf("a withdrawn post is still found: %+v", r.Hits)
 	}
 
-	// Nothing that is not public reaches the index, and identity streams
-	// are not even read.
+	// Nothing that is not public reaches the index, and a registration
+	// (with its email) is not even decoded.
 	f.appendPost(imported("progress", "secret", "内部草稿", "机密内容 staffonly"), events.Staff)
 	ev, _ := events.Types.New(events.UserRegistered{}, events.Metadata{Visibility: events.Owner})
 	if _, err := f.store.Append(context.Background(), "user-00000000-0000-7000-8000-000000000001", events.Any, ev); err != nil {
 		t.Fatal(err)
 	}
-	// The projector only sees post streams; wait for a later post.
+	// Wait for a later post.
 	f.wait(f.appendPost(imported("progress", "marker", "Marker", "marker"), events.Public))
 	if r := f.search("/api/search?q=staffonly"); len(r.Hits) != 0 {
 		t.Errorf("a staff event was indexed: %+v", r.Hits)

@@ -6,6 +6,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/yunqi-town/yunqi/events"
 )
 
 // TestAPIAnswersMatchTheDocument drives every identity endpoint through its
@@ -61,6 +64,29 @@ func TestAPIAnswersMatchTheDocument(t *testing.T) {
 	expect("PUT", profile, a.do("PUT", profile, token, `{"display_name":"","links":[{"url":"javascript:alert(1)"}]}`), http.StatusUnprocessableEntity)
 	expect("PUT", profile, a.do("PUT", profile, "", `{"display_name":"x"}`), http.StatusUnauthorized)
 
+	expect("GET", person, a.do("GET", "/api/identity/people/"+created.ID, "", ""), http.StatusOK)
+	// The profile lists what the person published elsewhere: a gallery
+	// entry naming them and a post by their published name.
+	for stream, payload := range map[string]any{
+		events.ContestStream("yunqi2013"): events.EntryPublished{ContestID: "yunqi2013", ContestNameZH: "2013 云栖开发者大赛",
+			ContestNameEN: "Yunqi Developer Contest 2013", Year: 2013, TeamID: "t1", TeamName: "西溪",
+			Members: []events.GalleryMember{{MemberID: created.ID, DisplayName: "杜勇"}}, Title: "西溪观鸟", Track: "mobile",
+			Award: "gold", AwardNameZH: "金奖", AwardNameEN: "Gold", Rank: 1, Finalist: true, PublishedAt: time.Now().UTC()},
+		events.PostStream("progress", "01"): events.PostImported{Blog: "progress", Slug: "01", PostContent: events.PostContent{
+			Title: "上云一年", Authors: []string{"杜勇"}, Date: time.Date(2015, 3, 9, 0, 0, 0, 0, time.UTC), Body: "…", ContentHash: "h"}},
+	} {
+		ev, err := events.Types.New(payload, events.Metadata{Actor: "system", OccurredAt: time.Now().UTC(), Visibility: events.Public})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.store.Append(t.Context(), stream, events.Any, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitUntil(t, func() bool {
+		body := a.do("GET", "/api/identity/people/"+created.ID, "", "").Body.String()
+		return strings.Contains(body, `"contest_id":"yunqi2013"`) && strings.Contains(body, `"slug":"01"`)
+	})
 	expect("GET", person, a.do("GET", "/api/identity/people/"+created.ID, "", ""), http.StatusOK)
 	expect("GET", person, a.do("GET", "/api/identity/people/0193a5d0-0000-7000-8000-000000000000", "", ""), http.StatusNotFound)
 

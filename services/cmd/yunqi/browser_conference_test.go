@@ -203,6 +203,37 @@ func (tb *browserTab) logIn(email string) {
 	tb.clickAndWait(`form.form button[type="submit"]`, "/conference/")
 }
 
+// logInAt opens a page that needs an account, is sent to the log-in page,
+// logs in there and is sent back: the way a bookmarked page goes.
+func (tb *browserTab) logInAt(path, email string) {
+	tb.t.Helper()
+	tb.open(path)
+	if got := tb.eval(`location.pathname`); got != "/identity/login" {
+		tb.t.Fatalf("%s: %s did not ask for a log-in (at %s)", tb.name, path, got)
+	}
+	tb.fill("#f-email", email)
+	tb.fill("#f-password", "correct horse battery staple")
+	tb.clickAndWait(`form.form button[type="submit"]`, path)
+}
+
+// signUp opens an account through the sign-up page, which logs it in.
+func (tb *browserTab) signUp(email, name string) {
+	tb.t.Helper()
+	tb.open("/identity/signup")
+	tb.fill("#f-display-name", name)
+	tb.fill("#f-email", email)
+	tb.fill("#f-password", "correct horse battery staple")
+	tb.clickAndWait(`form.form button[type="submit"]`, "/identity/me")
+}
+
+// fill replaces a field's text with value, typed as a person types it.
+func (tb *browserTab) fill(sel, value string) {
+	tb.t.Helper()
+	tb.run("fill "+sel,
+		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%q).value = ""`, sel)),
+		chromedp.SendKeys(chromedp.CSS(sel), value))
+}
+
 // conferenceCopy is what the journey reads on the pages, per language.
 type conferenceCopy struct {
 	lang, edition                string

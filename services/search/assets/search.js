@@ -18,11 +18,47 @@
 
   function filterOf() {
     var parts = [];
-    form.querySelectorAll("input[type=hidden]").forEach(function (h) {
-      var field = h.name === "tag" ? "tags" : h.name;
-      parts.push(field + " = " + JSON.stringify(h.value));
+    form.querySelectorAll("input[type=hidden][data-field]").forEach(function (h) {
+      var field = h.getAttribute("data-field");
+      var numeric = field === "year";
+      parts.push(field + " = " + (numeric ? h.value : JSON.stringify(h.value)));
     });
     return parts.join(" AND ");
+  }
+
+  function typeOf() {
+    var t = form.querySelector("input[data-search-type]");
+    return t ? t.value : "";
+  }
+
+  // meta is the line under a hit's title, by type, as the page builds it.
+  function metaOf(h) {
+    var label = function (name) { return box.getAttribute("data-label-" + name) || name; };
+    switch (h.type) {
+      case "startup":
+        return [h.tier ? label(h.tier) : "", h.city, h.industry, h.founded_year ? String(h.founded_year) : ""];
+      case "developer":
+        return [h.city, (h.skills || []).join(", ")];
+      case "submission":
+        return [h.contest, h.track, h.award === "finalist" ? label("finalist") : h.award, (h.authors || []).join(", ")];
+    }
+    return [h.blog, (h.authors || []).join(", "), h.date ? h.date.slice(0, 10) : ""];
+  }
+
+  function title(el, h) {
+    var f = h._formatted || {};
+    if (h.type === "startup" || h.type === "developer") {
+      marked(el, f.name);
+      if (h.type === "startup" && h.name_en && h.name_en !== h.name) {
+        el.appendChild(document.createTextNode(" · "));
+        marked(el, f.name_en);
+      }
+      if (!h.name) {
+        el.appendChild(document.createTextNode(box.getAttribute("data-label-developer")));
+      }
+      return;
+    }
+    marked(el, f.title);
   }
 
   function decode(s) {
@@ -64,17 +100,17 @@
     hitsList.textContent = "";
     data.hits.forEach(function (h) {
       var li = document.createElement("li");
-      li.className = "search-hit";
+      li.className = "search-hit search-hit-" + h.type;
       var h2 = document.createElement("h2");
       var a = document.createElement("a");
-      a.href = "/blog/" + encodeURIComponent(h.blog) + "/" + encodeURIComponent(h.slug);
-      marked(a, h._formatted.title);
+      a.href = h.url || "/blog/" + encodeURIComponent(h.blog) + "/" + encodeURIComponent(h.slug);
+      title(a, h);
       h2.appendChild(a);
       li.appendChild(h2);
       var meta = document.createElement("p");
       meta.className = "search-meta";
-      meta.textContent = [h.blog, (h.authors || []).join(", "), h.date ? h.date.slice(0, 10) : ""].filter(Boolean).join(" · ");
-      li.appendChild(meta);
+      meta.textContent = metaOf(h).filter(Boolean).join(" · ");
+      if (meta.textContent) { li.appendChild(meta); }
       var text = h._formatted.body || h._formatted.summary;
       if (text) {
         var p = document.createElement("p");
@@ -94,7 +130,8 @@
 
   function run() {
     var q = input.value;
-    var params = new URLSearchParams({ q: q, limit: "20", facets: "blog,tags" });
+    var params = new URLSearchParams({ q: q, limit: "20", facets: form.getAttribute("data-facets") || "" });
+    if (typeOf()) { params.set("type", typeOf()); }
     var f = filterOf();
     if (f) { params.set("filter", f); }
     var mine = ++seq;

@@ -23,13 +23,17 @@ import (
 //	go test ./services/search/bleveindex -run XXX -bench SearchLatency -benchtime 2000x
 //
 // The synthetic index holds 100,000 posts made of paragraphs of the real
-// archives (see synthetic); building it takes a few minutes and happens
-// once per run.
+// archives (see synthetic); building it takes a few minutes. With
+// YUNQI_SYNTHETIC_DIR set it is built there once and reused by later runs
+// (delete the directory to rebuild it); without, it is built in a
+// temporary directory once per run.
+//
+//	YUNQI_SYNTHETIC_DIR=/tmp/yunqi-synthetic go test ./services/search/bleveindex -run XXX -bench SearchLatency100k -benchtime 2000x
 
 func BenchmarkSearchLatencyCorpus(b *testing.B) {
 	needCorpus(b)
 	ix, _ := openCorpusIndex(b)
-	benchQueries(b, ix, true)
+	benchQueries(b, ix, true, rerankPool)
 }
 
 func BenchmarkSearchLatency100k(b *testing.B) {
@@ -38,10 +42,32 @@ func BenchmarkSearchLatency100k(b *testing.B) {
 		b.Skip("builds a 100,000-post index; skipped with -short")
 	}
 	ix := syntheticIndex(b)
-	benchQueries(b, ix, true)
+	benchQueries(b, ix, true, rerankPool)
 }
 
-func benchQueries(b *testing.B, ix *Index, filtered bool) {
+// BenchmarkSearchLatency100kUnfiltered sends the same queries without the
+// archive filter: three times the matches to rank.
+func BenchmarkSearchLatency100kUnfiltered(b *testing.B) {
+	needCorpus(b)
+	if testing.Short() {
+		b.Skip("builds a 100,000-post index; skipped with -short")
+	}
+	ix := syntheticIndex(b)
+	benchQueries(b, ix, false, rerankPool)
+}
+
+// BenchmarkSearchLatency100kSinglePass ranks every match from its
+// locations, as before the two passes, for comparison.
+func BenchmarkSearchLatency100kSinglePass(b *testing.B) {
+	needCorpus(b)
+	if testing.Short() {
+		b.Skip("builds a 100,000-post index; skipped with -short")
+	}
+	ix := syntheticIndex(b)
+	benchQueries(b, ix, true, 0)
+}
+
+func benchQueries(b *testing.B, ix *Index, filtered bool, pool int) {
 	qs := loadQueries(b)
 	var reqs []search.Query
 	for _, q := range qs {
@@ -59,13 +85,13 @@ func benchQueries(b *testing.B, ix *Index, filtered bool) {
 	reqs = append(reqs, search.Query{Limit: 20, Facets: []string{"blog", "tags"}}, search.Query{Q: "goroutine", Limit: 20, Facets: []string{"blog", "tags"}})
 	ctx := context.Background()
 	for _, r := range reqs { // warm the caches
-		ix.Search(ctx, r)
+		ix.search(ctx, r, pool)
 	}
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		start := time.Now()
-		if _, err := ix.Search(ctx, reqs[i%len(reqs)]); err != nil {
+		if _, err := ix.search(ctx, reqs[i%len(reqs)], pool); err != nil {
 			b.Fatal(err)
 		}
 		lat = append(lat, time.Since(start))
@@ -93,19 +119,41 @@ var synthetic struct {
 // the archive's blog, with the authors, tags and a year of some real
 // post: the vocabulary and its frequencies stay real while the index
 // grows 200 times.
-func syntheticIndex(b *testing.B) *Index {
+func syntheticIndex(b testing.TB) *Index {
 	b.Helper()
 	synthetic.once.Do(func() {
 		const n = 100_000
-		dir, err := tempDirOutsideTest("yunqi-synthetic-")
-		if err != nil {
-			synthetic.err = err
-			return
+		dir := os.Getenv("YUNQI_SYNTHETIC_DIR")
+		var err error
+		if dir == "" {
+			dir, err = tempDirOutsideTest("yunqi-synthetic-")
+			if err != nil {
+				synthetic.err = err
+				return
+			}
 		}
 		ix, err := Open(dir, Options{})
 		if err != nil {
 			synthetic.err = err
 			return
+		}
+		// A kept index is complete when its checkpoint is the last
+		// batch's: an interrupted build (or another schema, which Open
+		// empties) starts again.
+		if cp, err := ix.Checkpoint(context.Background()); err == nil && cp.Commit == n {
+			synthetic.ix = ix
+			return
+		}
+		if count, _ := ix.Count(context.Background()); count > 0 {
+			ix.Close()
+			if err := os.RemoveAll(dir); err != nil {
+				synthetic.err = err
+				return
+			}
+			if ix, err = Open(dir, Options{}); err != nil {
+				synthetic.err = err
+				return
+			}
 		}
 		rng := rand.New(rand.NewPCG(1, 2))
 		type source struct {

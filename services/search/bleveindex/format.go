@@ -82,6 +82,16 @@ func format(d search.Document, words []qword, locs blevesearch.FieldTermLocation
 		Summary: highlight(d.Summary, sp["summary"][0], 0, len(d.Summary)),
 		Body:    crop(d.Body, sp["body"][0], cropLength),
 	}
+	// Names are indexed once each (see Document.Names); each name field
+	// takes the highlights of the value it holds.
+	names := d.Names()
+	name := func(v string) string {
+		if i := slices.Index(names, v); i >= 0 {
+			return highlight(v, sp["name"][i], 0, len(v))
+		}
+		return html.EscapeString(v)
+	}
+	f.Name, f.NameZH, f.NameEN = name(d.Name), name(d.NameZH), name(d.NameEN)
 	for i, a := range d.Authors {
 		f.Authors = append(f.Authors, highlight(a, sp["authors"][i], 0, len(a)))
 	}

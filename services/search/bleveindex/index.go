@@ -12,8 +12,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/blevesearch/bleve/v2"
 	index "github.com/blevesearch/bleve_index_api"
@@ -218,29 +220,38 @@ func toBleve(d search.Document) (map[string]any, error) {
 		"summary":   d.Summary,
 		"body":      d.Body,
 	}
+	names, labels := d.Names(), d.Labels()
+	if len(names) > 0 {
+		m["name"] = names
+	}
 	if len(d.Authors) > 0 {
 		m["authors"] = d.Authors
-		var py []string
-		for _, a := range d.Authors {
-			py = append(py, analysis.Pinyin(a)...)
+	}
+	if len(labels) > 0 {
+		m["tags"] = labels
+	}
+	var py []string
+	for _, a := range append(slices.Clone(d.Authors), names...) {
+		py = append(py, analysis.Pinyin(a)...)
+	}
+	if len(py) > 0 {
+		m[fieldPinyin] = py
+	}
+	kw := map[string]any{
+		"type": d.Type, "blog": d.Blog, "slug": d.Slug,
+		"city": d.City, "industry": d.Industry, "tier": d.Tier,
+		"contest": d.Contest, "track": d.Track, "award": d.Award,
+	}
+	for k, v := range map[string][]string{"tags": d.Tags, "authors": d.Authors, "skills": d.Skills} {
+		if len(v) > 0 {
+			kw[k] = v
 		}
-		if len(py) > 0 {
-			m[fieldPinyin] = py
+	}
+	for k, n := range map[string]int{"year": d.Year, "founded_year": d.FoundedYear} {
+		if n != 0 {
+			kw[k] = strconv.Itoa(n)
+			m[k] = float64(n)
 		}
-	}
-	if len(d.Tags) > 0 {
-		m["tags"] = d.Tags
-	}
-	kw := map[string]any{"type": d.Type, "blog": d.Blog, "slug": d.Slug}
-	if len(d.Tags) > 0 {
-		kw["tags"] = d.Tags
-	}
-	if len(d.Authors) > 0 {
-		kw["authors"] = d.Authors
-	}
-	if d.Year != 0 {
-		kw["year"] = strconv.Itoa(d.Year)
-		m[fieldYear] = float64(d.Year)
 	}
 	for k, v := range kw {
 		if s, ok := v.(string); ok && s == "" {
@@ -249,17 +260,26 @@ func toBleve(d search.Document) (map[string]any, error) {
 		m[filterPrefix+k] = v
 		m[facetPrefix+k] = v
 	}
-	if !d.Date.IsZero() {
+	switch {
+	case !d.Date.IsZero():
 		m[fieldDate] = d.Date
+	case d.JoinedOn != "":
+		// A member's join date orders placeholder searches as a post's
+		// date does.
+		if t, err := time.Parse(time.DateOnly, d.JoinedOn); err == nil {
+			m[fieldDate] = t
+		}
 	}
 	lengths := map[string]int{
 		"title": analysis.ApproxWords(d.Title), "summary": analysis.ApproxWords(d.Summary), "body": analysis.ApproxWords(d.Body),
 	}
-	for _, a := range d.Authors {
-		lengths["authors"] += analysis.ApproxWords(a)
-	}
-	for _, t := range d.Tags {
-		lengths["tags"] += analysis.ApproxWords(t)
+	for _, group := range []struct {
+		field  string
+		values []string
+	}{{"name", names}, {"authors", d.Authors}, {"tags", labels}} {
+		for _, v := range group.values {
+			lengths[group.field] += analysis.ApproxWords(v)
+		}
 	}
 	for f, n := range lengths {
 		m[lengthPrefix+f] = float64(n)

@@ -10,6 +10,7 @@ import (
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/registry"
 
+	"github.com/yunqi-town/yunqi/services/search"
 	"github.com/yunqi-town/yunqi/services/search/analysis"
 )
 
@@ -25,7 +26,11 @@ const (
 // schemaVersion names the mapping and analysis an index was built with.
 // An index of another version is rebuilt from the log rather than searched
 // with mismatched terms.
-const schemaVersion = "5"
+//
+// Version 6 added startups, developers and contest entries: besides the
+// new fields, an older index never read their streams, so it must be
+// built again from the start of the log.
+const schemaVersion = "6"
 
 func init() {
 	// The registry panics on a duplicate name, which only a second copy of
@@ -67,9 +72,8 @@ const (
 	fieldSource  = "_source"
 	fieldBody    = "_body" // the body as stored, apart from _source so hits need not decode it as JSON
 	fieldAll     = "_all"
-	fieldPinyin  = "authors_py"
+	fieldPinyin  = "names_py" // pinyin of authors and names
 	fieldDate    = "date"
-	fieldYear    = "year"
 	filterPrefix = "f_"
 	facetPrefix  = "facet_"
 	// lengthPrefix names the numeric fields holding each searchable
@@ -104,7 +108,7 @@ func newMapping() mapping.IndexMapping {
 		f.IncludeTermVectors = true
 		return f
 	}
-	for _, name := range []string{"title", "authors", "tags", "summary", "body"} {
+	for _, name := range search.SearchableFields {
 		doc.AddFieldMappingsAt(name, text())
 	}
 	py := bleve.NewTextFieldMapping()
@@ -119,7 +123,14 @@ func newMapping() mapping.IndexMapping {
 	body.Index, body.Store, body.DocValues, body.IncludeTermVectors, body.IncludeInAll = false, true, false, false, false
 	doc.AddFieldMappingsAt(fieldBody, body)
 
-	for _, name := range []string{"type", "blog", "slug", "tags", "authors", "year"} {
+	for name, numeric := range search.FilterableFields {
+		if numeric {
+			// Comparisons and ranges on a numeric attribute use a
+			// numeric field of its own name (see condQuery).
+			n := bleve.NewNumericFieldMapping()
+			n.Store, n.IncludeInAll = false, false
+			doc.AddFieldMappingsAt(name, n)
+		}
 		f := bleve.NewKeywordFieldMapping()
 		f.Analyzer = keywordAnalyzer
 		f.Store, f.DocValues, f.IncludeTermVectors, f.IncludeInAll = false, false, false, false
@@ -129,14 +140,11 @@ func newMapping() mapping.IndexMapping {
 		g.Store, g.DocValues, g.IncludeTermVectors, g.IncludeInAll = false, true, false, false
 		doc.AddFieldMappingsAt(facetPrefix+name, g)
 	}
-	for _, name := range []string{"title", "authors", "tags", "summary", "body"} {
+	for _, name := range search.SearchableFields {
 		n := bleve.NewNumericFieldMapping()
 		n.Store, n.IncludeInAll, n.DocValues = false, false, true
 		doc.AddFieldMappingsAt(lengthPrefix+name, n)
 	}
-	year := bleve.NewNumericFieldMapping()
-	year.Store, year.IncludeInAll = false, false
-	doc.AddFieldMappingsAt(fieldYear, year)
 	date := bleve.NewDateTimeFieldMapping()
 	date.Store, date.IncludeInAll = false, false
 	doc.AddFieldMappingsAt(fieldDate, date)

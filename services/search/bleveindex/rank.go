@@ -1,12 +1,18 @@
 package bleveindex
 
 import (
+	"cmp"
 	"context"
 	"math"
 	"slices"
 	"strings"
 
+	"github.com/blevesearch/bleve/v2"
 	blevesearch "github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/query"
+
+	"github.com/yunqi-town/yunqi/services/search"
+	"github.com/yunqi-town/yunqi/services/search/analysis"
 )
 
 // Ranking. Meilisearch ranks by rules applied one after another: matched
@@ -27,8 +33,8 @@ import (
 // Searchable fields with their weight (the attribute rule) and how much
 // their length dampens a match (BM25's b): a word in the title counts
 // more, and a title is short by nature, so its length says little.
-var fieldWeight = map[string]float64{"title": 3, "authors": 3, fieldPinyin: 2, "tags": 2, "summary": 1.5, "body": 1}
-var fieldB = map[string]float64{"title": 0.3, "authors": 0.3, fieldPinyin: 0, "tags": 0.3, "summary": 0.6, "body": 0.75}
+var fieldWeight = map[string]float64{"title": 3, "name": 3, "authors": 3, fieldPinyin: 2, "tags": 2, "summary": 1.5, "body": 1}
+var fieldB = map[string]float64{"title": 0.3, "name": 0.3, "authors": 0.3, fieldPinyin: 0, "tags": 0.3, "summary": 0.6, "body": 0.75}
 
 // Weights of the forms a word may match in (the exactness rule): as typed,
 // by its stem, as a prefix of a longer word, with one or two typos.
@@ -47,18 +53,88 @@ const (
 	maxProximity = 8
 )
 
+// The fields ranking reads, by number (the searchable fields, then
+// pinyin), so that a document's matches sit in small arrays rather than
+// maps keyed by name.
+var (
+	rankFields   = append(slices.Clone(search.SearchableFields), fieldPinyin)
+	fieldNumbers = func() map[string]int {
+		if len(rankFields) > maxRankFields {
+			panic("bleveindex: more searchable fields than maxRankFields")
+		}
+		m := map[string]int{}
+		for i, f := range rankFields {
+			m[f] = i
+		}
+		return m
+	}()
+	fPinyin = len(rankFields) - 1
+)
+
+const maxRankFields = 10
+
+func fieldNumber(name string) int {
+	if i, ok := fieldNumbers[name]; ok {
+		return i
+	}
+	return -1
+}
+
 // scorer ranks the documents of one query.
 type scorer struct {
 	words []qword
-	avg   map[string]float64 // mean field lengths, for BM25
+	avg   [maxRankFields]float64 // mean field lengths, for BM25
+	// accepted holds, for each term the query's forms match, how each
+	// query word takes it: a document repeats the same few terms many
+	// times, and typo distances are not cheap.
+	accepted map[string][]acceptance
 }
 
-// wordMatch is how one query word matched one document.
+type acceptance struct {
+	ok    bool
+	typos int
+	form  float64
+}
+
+func newScorer(words []qword, avg map[string]float64) *scorer {
+	s := &scorer{words: words, accepted: map[string][]acceptance{}}
+	for i, name := range rankFields {
+		s.avg[i] = avg[name]
+	}
+	for _, w := range words {
+		for _, t := range append(w.forms, w.Term) {
+			if _, done := s.accepted[t]; !done {
+				s.accepted[t] = s.accept(t, nil)
+			}
+		}
+	}
+	return s
+}
+
+func (s *scorer) accept(term string, buf []acceptance) []acceptance {
+	buf = buf[:0]
+	for i := range s.words {
+		ok, typos, form := s.words[i].accepts(term)
+		buf = append(buf, acceptance{ok, typos, form})
+	}
+	return buf
+}
+
+// occurrence is one query word found at one position of one field.
+type occurrence struct {
+	word, field int
+	pos         uint64
+	form        float64
+	typos       int
+}
+
+// wordMatch is how one query word matched one document: its occurrences
+// are occ[lo[f]:hi[f]] for field f, in position order.
 type wordMatch struct {
 	matched bool
 	typos   int
-	tf      map[string]float64  // per field: form-weighted occurrences
-	pos     map[string][]uint64 // per field: positions, for proximity
+	tf      [maxRankFields]float64 // form-weighted occurrences
+	lo, hi  [maxRankFields]int
 }
 
 // features are a document's ranking criteria.
@@ -78,47 +154,59 @@ func (s *scorer) score(_ context.Context, d *blevesearch.DocumentMatch) (float64
 // features reads a document's term locations (and its field lengths,
 // loaded as doc values into d.Fields) against the query.
 func (s *scorer) features(d *blevesearch.DocumentMatch) features {
-	ms := make([]wordMatch, len(s.words))
-	// One location may be seen through several forms (a word and its
-	// stem share a position); each position counts once, at its best.
-	type seenKey struct {
-		word  int
-		field string
-		pos   uint64
-	}
-	best := map[seenKey]float64{}
+	occ := make([]occurrence, 0, len(d.FieldTermLocations))
+	var scratch []acceptance
 	for _, ftl := range d.FieldTermLocations {
-		if _, ok := fieldWeight[ftl.Field]; !ok {
+		field := fieldNumber(ftl.Field)
+		if field < 0 {
 			continue
 		}
-		for i := range s.words {
-			ok, typos, form := s.words[i].accepts(ftl.Term)
-			if !ok {
-				continue
-			}
-			m := &ms[i]
-			if !m.matched || typos < m.typos {
-				m.typos = typos
-			}
-			m.matched = true
-			k := seenKey{i, ftl.Field, ftl.Location.Pos}
-			if prev, seen := best[k]; seen {
-				if form > prev {
-					m.tf[ftl.Field] += form - prev
-					best[k] = form
-				}
-				continue
-			}
-			best[k] = form
-			if m.tf == nil {
-				m.tf, m.pos = map[string]float64{}, map[string][]uint64{}
-			}
-			m.tf[ftl.Field] += form
-			if ftl.Field != fieldPinyin {
-				m.pos[ftl.Field] = append(m.pos[ftl.Field], ftl.Location.Pos)
+		acc, ok := s.accepted[ftl.Term]
+		if !ok {
+			// Pinyin prefixes reach terms outside the forms.
+			scratch = s.accept(ftl.Term, scratch)
+			acc = scratch
+		}
+		for i, a := range acc {
+			if a.ok {
+				occ = append(occ, occurrence{i, field, ftl.Location.Pos, a.form, a.typos})
 			}
 		}
 	}
+	// One location may be seen through several forms (a word and its
+	// stem share a position); each position counts once, at its best.
+	slices.SortFunc(occ, func(a, b occurrence) int {
+		if a.word != b.word {
+			return a.word - b.word
+		}
+		if a.field != b.field {
+			return a.field - b.field
+		}
+		if a.pos != b.pos {
+			return cmp.Compare(a.pos, b.pos)
+		}
+		return cmp.Compare(b.form, a.form)
+	})
+	ms := make([]wordMatch, len(s.words))
+	kept := occ[:0]
+	for j, o := range occ {
+		m := &ms[o.word]
+		if !m.matched || o.typos < m.typos {
+			m.typos = o.typos
+		}
+		m.matched = true
+		if j > 0 && occ[j-1].word == o.word && occ[j-1].field == o.field && occ[j-1].pos == o.pos {
+			continue
+		}
+		if m.hi[o.field] == 0 {
+			m.lo[o.field] = len(kept)
+		}
+		m.tf[o.field] += o.form
+		kept = append(kept, o)
+		m.hi[o.field] = len(kept)
+	}
+	occ = kept
+
 	var f features
 	total, got := 0.0, 0.0
 	prev, pairs := -1, 0
@@ -136,14 +224,18 @@ func (s *scorer) features(d *blevesearch.DocumentMatch) features {
 		// word in the title and the body counts in both, each
 		// saturating on its own.
 		for field, tf := range m.tf {
+			if tf == 0 {
+				continue
+			}
+			name := rankFields[field]
 			norm := 1.0
 			if avg := s.avg[field]; avg > 0 {
-				norm = 1 - fieldB[field] + fieldB[field]*length(d, field)/avg
+				norm = 1 - fieldB[name] + fieldB[name]*length(d, name)/avg
 			}
-			f.bm25 += fieldWeight[field] * w.idf * tf * (k1 + 1) / (tf + k1*max(norm, 0.1))
+			f.bm25 += fieldWeight[name] * w.idf * tf * (k1 + 1) / (tf + k1*max(norm, 0.1))
 		}
 		if prev >= 0 {
-			dist := proximity(&ms[prev], m)
+			dist := proximity(occ, &ms[prev], m)
 			f.proximity += dist
 			f.near += 1 / float64(dist)
 			pairs++
@@ -198,29 +290,24 @@ func (f features) relevance() float64 {
 
 // proximity is the distance between two consecutive query words' closest
 // occurrences in one field, one more when they stand in reverse order,
-// capped at maxProximity.
-func proximity(a, b *wordMatch) int {
+// capped at maxProximity. Pinyin has no positions worth comparing.
+func proximity(occ []occurrence, a, b *wordMatch) int {
 	best := maxProximity
-	for field, pa := range a.pos {
-		pb := b.pos[field]
-		if len(pb) == 0 {
-			continue
-		}
-		slices.Sort(pa)
-		slices.Sort(pb)
+	for field := range fPinyin {
+		pa, pb := occ[a.lo[field]:a.hi[field]], occ[b.lo[field]:b.hi[field]]
 		i, j := 0, 0
 		for i < len(pa) && j < len(pb) {
 			var d int
-			if pb[j] > pa[i] {
-				d = int(pb[j] - pa[i])
+			if pb[j].pos > pa[i].pos {
+				d = int(pb[j].pos - pa[i].pos)
 			} else {
-				d = int(pa[i]-pb[j]) + 1
+				d = int(pa[i].pos-pb[j].pos) + 1
 			}
 			best = min(best, d)
 			if best == 1 {
 				return 1
 			}
-			if pa[i] < pb[j] {
+			if pa[i].pos < pb[j].pos {
 				i++
 			} else {
 				j++
@@ -286,4 +373,45 @@ func typoDistance(a, b string, limit int) int {
 		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(rb)]
+}
+
+// Two passes. Scoring from term locations costs a location decode and a
+// feature build per document, and a common word matches most of a large
+// index, so locations are read only for a pool of candidates that Bleve's
+// own BM25 (postings frequencies and norms, no locations) picks: each
+// query word a disjunction of its forms in every searchable field, boosted
+// by field and form weight as the scorer weighs them. Bleve multiplies a
+// disjunction's score by the share of its clauses that matched; the outer
+// one, over the words, thereby rewards documents with more of the query,
+// as coverage does; the inner one, over a word's forms and fields, would
+// make a word with many typo or prefix forms count for less than a plain
+// one, so each clause's boost is multiplied by the clause count to undo
+// it.
+func poolQuery(words []qword) query.Query {
+	all := make([]query.Query, 0, len(words))
+	for i := range words {
+		w := &words[i]
+		var clauses []query.Query
+		for _, field := range search.SearchableFields {
+			for _, f := range w.forms {
+				_, typos, form := w.accepts(f)
+				q := bleve.NewTermQuery(f)
+				q.SetField(field)
+				q.SetBoost(fieldWeight[field] * form / float64(1+typos))
+				clauses = append(clauses, q)
+			}
+		}
+		if w.Kind == analysis.Latin {
+			for _, q := range fieldForms(*w, fieldPinyin) {
+				q.(query.BoostableQuery).SetBoost(fieldWeight[fieldPinyin])
+				clauses = append(clauses, q)
+			}
+		}
+		for _, q := range clauses {
+			b := q.(query.BoostableQuery)
+			b.SetBoost(b.Boost() * float64(len(clauses)))
+		}
+		all = append(all, bleve.NewDisjunctionQuery(clauses...))
+	}
+	return bleve.NewDisjunctionQuery(all...)
 }

@@ -25,8 +25,22 @@ var lengthFields = func() []string {
 	return out
 }()
 
+// rerankPool is how many of Bleve's best-scored matches are ranked from
+// their term locations (see poolQuery). A few hundred keep the judged
+// queries' top ten over the 100,000-post synthetic index (poolTest) while
+// reading locations for a fraction of the matches of a common word.
+const rerankPool = 300
+
 // Search answers a query as Meilisearch would; see search.Query.
 func (ix *Index) Search(ctx context.Context, q search.Query) (search.Result, error) {
+	return ix.search(ctx, q, rerankPool)
+}
+
+// search ranks the best pool matches of Bleve's first pass from their
+// locations; beyond them (deep pages) Bleve's order stands. A pool of 0
+// ranks every match from its locations in one pass, the reference the
+// two passes are measured against.
+func (ix *Index) search(ctx context.Context, q search.Query, pool int) (search.Result, error) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	if ix.closed {
@@ -38,50 +52,56 @@ func (ix *Index) Search(ctx context.Context, q search.Query) (search.Result, err
 	if err := ix.expand(ctx, words); err != nil {
 		return search.Result{}, fmt.Errorf("search index: %w", err)
 	}
-	var main query.Query
-	if len(words) == 0 {
-		main = bleve.NewMatchAllQuery()
-	} else {
-		main = candidateQuery(words)
-	}
+	var filter query.Query
 	if q.Filter != nil {
 		f, err := filterQuery(q.Filter)
 		if err != nil {
 			return search.Result{}, err
 		}
-		main = bleve.NewConjunctionQuery(main, f)
+		filter = f
 	}
-	if len(words) > 0 {
-		avg, err := ix.averages(ctx)
-		if err != nil {
-			return search.Result{}, fmt.Errorf("search index: %w", err)
-		}
-		s := &scorer{words: words, avg: avg}
-		main = query.NewCustomScoreQueryWithScorer(main, s.score, lengthFields, nil)
-	}
-
 	// Meilisearch stops at maxTotalHits; so do we.
 	size := min(offset+limit, search.MaxLimit)
-	req := bleve.NewSearchRequestOptions(main, size, 0, false)
-	if len(words) == 0 {
+	var (
+		res  *bleve.SearchResult
+		hits blevesearch.DocumentMatchCollection
+		err  error
+	)
+	switch {
+	case len(words) == 0:
+		req := bleve.NewSearchRequestOptions(filtered(bleve.NewMatchAllQuery(), filter), size, 0, false)
 		// A placeholder search lists the newest first.
 		req.SortBy([]string{"-" + fieldDate, "_id"})
-	} else {
+		addFacets(req, q.Facets)
+		res, err = ix.idx.SearchInContext(ctx, req)
+		if res != nil {
+			hits = res.Hits
+		}
+	case pool <= 0:
+		var s *scorer
+		if s, err = ix.newScorer(ctx, words); err != nil {
+			break
+		}
+		main := query.NewCustomScoreQueryWithScorer(filtered(candidateQuery(words), filter), s.score, lengthFields, nil)
+		req := bleve.NewSearchRequestOptions(main, size, 0, false)
 		req.IncludeLocations = true
 		// Equal scores (the same text twice) keep a stable order.
 		req.SortBy([]string{"-_score", "_id"})
+		addFacets(req, q.Facets)
+		res, err = ix.idx.SearchInContext(ctx, req)
+		if res != nil {
+			hits = res.Hits
+		}
+	default:
+		res, hits, err = ix.twoPass(ctx, words, filter, q.Facets, size, pool)
 	}
-	for _, f := range q.Facets {
-		req.AddFacet(f, bleve.NewFacetRequest(facetPrefix+f, maxFacetValues))
-	}
-	res, err := ix.idx.SearchInContext(ctx, req)
 	if err != nil {
 		return search.Result{}, fmt.Errorf("search index: %w", err)
 	}
 
 	out := search.Result{EstimatedTotalHits: int(res.Total)}
-	if offset < len(res.Hits) {
-		for _, h := range res.Hits[offset:] {
+	if offset < len(hits) {
+		for _, h := range hits[offset:] {
 			doc, err := ix.document(h.ID)
 			if err != nil {
 				return search.Result{}, err
@@ -102,6 +122,90 @@ func (ix *Index) Search(ctx context.Context, q search.Query) (search.Result, err
 		}
 	}
 	return out, nil
+}
+
+// twoPass finds every match with Bleve's scores (which also give the total
+// and the facets over all matches), then ranks the best pool of them from
+// their locations. It returns the first pass's result for the total and
+// facets, and the hits up to size with locations for highlighting.
+func (ix *Index) twoPass(ctx context.Context, words []qword, filter query.Query, facets []string, size, pool int) (*bleve.SearchResult, blevesearch.DocumentMatchCollection, error) {
+	first := bleve.NewSearchRequestOptions(filtered(poolQuery(words), filter), max(size, pool), 0, false)
+	addFacets(first, facets)
+	res, err := ix.idx.SearchInContext(ctx, first)
+	if err != nil || size == 0 || len(res.Hits) == 0 {
+		return res, nil, err
+	}
+	ids := make([]string, 0, min(pool, len(res.Hits)))
+	for _, h := range res.Hits[:min(pool, len(res.Hits))] {
+		ids = append(ids, h.ID)
+	}
+	s, err := ix.newScorer(ctx, words)
+	if err != nil {
+		return nil, nil, err
+	}
+	second := bleve.NewSearchRequestOptions(query.NewCustomScoreQueryWithScorer(
+		bleve.NewConjunctionQuery(bleve.NewDocIDQuery(ids), candidateQuery(words)), s.score, lengthFields, nil),
+		min(size, len(ids)), 0, false)
+	second.IncludeLocations = true
+	// Equal scores (the same text twice) keep a stable order.
+	second.SortBy([]string{"-_score", "_id"})
+	ranked, err := ix.idx.SearchInContext(ctx, second)
+	if err != nil {
+		return nil, nil, err
+	}
+	hits := ranked.Hits
+	if size <= len(ids) || len(res.Hits) <= len(ids) {
+		return res, hits, nil
+	}
+	// A page past the pool keeps Bleve's order there, so that pages never
+	// repeat or skip a document; it needs only the locations.
+	rest := res.Hits[len(ids):min(size, len(res.Hits))]
+	ids = ids[:0]
+	for _, h := range rest {
+		ids = append(ids, h.ID)
+	}
+	third := bleve.NewSearchRequestOptions(bleve.NewConjunctionQuery(bleve.NewDocIDQuery(ids), candidateQuery(words)), len(ids), 0, false)
+	third.IncludeLocations = true
+	located, err := ix.idx.SearchInContext(ctx, third)
+	if err != nil {
+		return nil, nil, err
+	}
+	byID := make(map[string]*blevesearch.DocumentMatch, len(located.Hits))
+	for _, h := range located.Hits {
+		byID[h.ID] = h
+	}
+	for _, h := range rest {
+		if l := byID[h.ID]; l != nil {
+			hits = append(hits, l)
+		}
+	}
+	return res, hits, nil
+}
+
+// filtered restricts q to the filter's documents without letting the
+// filter's terms add to the scores.
+func filtered(q, filter query.Query) query.Query {
+	if filter == nil {
+		return q
+	}
+	b := bleve.NewBooleanQuery()
+	b.AddMust(q)
+	b.AddFilter(filter)
+	return b
+}
+
+func addFacets(req *bleve.SearchRequest, facets []string) {
+	for _, f := range facets {
+		req.AddFacet(f, bleve.NewFacetRequest(facetPrefix+f, maxFacetValues))
+	}
+}
+
+func (ix *Index) newScorer(ctx context.Context, words []qword) (*scorer, error) {
+	avg, err := ix.averages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return newScorer(words, avg), nil
 }
 
 // averages are the mean lengths of the searchable fields, which BM25F

@@ -44,6 +44,9 @@ func Run(t *testing.T, o Options) {
 	t.Run("Pinyin", func(t *testing.T) { testPinyin(t, o) })
 	t.Run("Ranking", func(t *testing.T) { testRanking(t, o) })
 	t.Run("BadInput", func(t *testing.T) { testBadInput(t, o) })
+	t.Run("Types", func(t *testing.T) { testTypes(t, o) })
+	t.Run("NamePinyin", func(t *testing.T) { testNamePinyin(t, o) })
+	t.Run("TypeFacets", func(t *testing.T) { testTypeFacets(t, o) })
 }
 
 var ctx = context.Background()
@@ -483,4 +486,178 @@ func testBadInput(t *testing.T, o Options) {
 		}
 	}
 	expect(t, ix, search.Query{Q: "emoji"}, "bad")
+}
+
+// Startups, developers and contest entries: the fields of each type.
+
+func startup(member, zh, en, city, industry, tier string, founded int, description string) search.Document {
+	d := search.Document{
+		ID: search.StartupID(member), Type: search.TypeStartup, MemberID: member,
+		NameZH: zh, NameEN: en, Name: zh, City: city, Industry: industry, Tier: tier,
+		FoundedYear: founded, Body: description, JoinedOn: "2013-10-24",
+	}
+	if d.Name == "" {
+		d.Name = en
+	}
+	return d
+}
+
+func developer(user, name, city string, skills ...string) search.Document {
+	return search.Document{ID: search.DeveloperID(user), Type: search.TypeDeveloper, UserID: user, Name: name, City: city, Skills: skills}
+}
+
+func entry(contest, team, title, summary, track, award string, year int, authors ...string) search.Document {
+	return search.Document{
+		ID: search.SubmissionID(contest, team), Type: search.TypeSubmission, Contest: contest, TeamID: team,
+		Title: title, Summary: summary, Body: summary, Track: track, Award: award, Year: year, Authors: authors,
+		Date: time.Date(year, 10, 23, 12, 0, 0, 0, time.UTC),
+	}
+}
+
+// ids lists the hits' document ids.
+func ids(res search.Result) []string {
+	out := []string{}
+	for _, h := range res.Hits {
+		out = append(out, h.ID)
+	}
+	return out
+}
+
+// expectIDs checks that q finds exactly the documents want, in any order.
+func expectIDs(t *testing.T, ix search.Index, q search.Query, want ...string) {
+	t.Helper()
+	got := ids(find(t, ix, q))
+	slices.Sort(got)
+	w := slices.Clone(want)
+	slices.Sort(w)
+	if w == nil {
+		w = []string{}
+	}
+	if !slices.Equal(got, w) {
+		t.Errorf("search %q filter %v: got %q, want %q", q.Q, q.Filter, got, w)
+	}
+}
+
+func directory(t *testing.T, o Options) search.Index {
+	ix := fresh(t, o)
+	apply(t, ix,
+		startup("cnblogs", "博客园", "cnblogs", "杭州", "开发者社区", "founding", 2004, "面向开发者的中文技术博客社区。"),
+		startup("oschina", "开源中国", "OSChina", "深圳", "开发者社区", "founding", 2008, "中文开源技术社区。"),
+		startup("teamcola", "", "TeamCola", "", "团队协作软件", "founding", 0, "团队协作与任务管理软件。"),
+		startup("newco", "云上新创", "Cloud Newco", "杭州", "云计算", "member", 2020, "提到博客园的一家新公司。"),
+		developer("u1", "杜勇", "杭州", "Go", "Kubernetes"),
+		developer("u2", "Ada Lovelace", "London", "Go"),
+		entry("yunqi-2013", "t1", "城市交通大脑", "用数据疏导城市交通。", "smart-city", "gold", 2013, "王小明"),
+		entry("yunqi-2013", "t2", "Open Data Portal", "An open data portal.", "open-data", "finalist", 2013),
+		entry("yunqi-2015", "t3", "农田物联网", "传感器监测农田。", "iot", "silver", 2015),
+		post("blog", "博客园的故事", "一篇文章"),
+	)
+	return ix
+}
+
+func testTypes(t *testing.T, o Options) {
+	ix := directory(t, o)
+	// Each type's key fields come back with its hits.
+	res := find(t, ix, search.Query{Q: "博客园", Filter: filter(t, "type = startup")})
+	var cn *search.Hit
+	for i := range res.Hits {
+		if res.Hits[i].MemberID == "cnblogs" {
+			cn = &res.Hits[i]
+		}
+	}
+	if cn == nil {
+		t.Fatalf("博客园 among startups: %q", ids(res))
+	}
+	if ids(res)[0] != search.StartupID("cnblogs") {
+		t.Errorf("the startup named 博客园 is not first: %q", ids(res))
+	}
+	if cn.Type != search.TypeStartup || cn.Name != "博客园" || cn.NameEN != "cnblogs" || cn.Tier != "founding" ||
+		cn.City != "杭州" || cn.FoundedYear != 2004 || cn.JoinedOn != "2013-10-24" {
+		t.Errorf("startup hit %+v", cn.Document)
+	}
+	if cn.Formatted.Name != "<em>博客园</em>" || cn.Formatted.NameZH != "<em>博客园</em>" || cn.Formatted.NameEN != "cnblogs" {
+		t.Errorf("startup _formatted names %q %q %q", cn.Formatted.Name, cn.Formatted.NameZH, cn.Formatted.NameEN)
+	}
+	// English names, and words of the description.
+	expectIDs(t, ix, search.Query{Q: "teamcola"}, search.StartupID("teamcola"))
+	expectIDs(t, ix, search.Query{Q: "OSChina", Filter: filter(t, "type = startup")}, search.StartupID("oschina"))
+	expectIDs(t, ix, search.Query{Q: "任务管理"}, search.StartupID("teamcola"))
+	// Developers by name and by skill; entries by title, author and text.
+	expectIDs(t, ix, search.Query{Q: "lovelace"}, search.DeveloperID("u2"))
+	expectIDs(t, ix, search.Query{Q: "kubernetes"}, search.DeveloperID("u1"))
+	expectIDs(t, ix, search.Query{Q: "交通大脑"}, search.SubmissionID("yunqi-2013", "t1"))
+	expectIDs(t, ix, search.Query{Q: "王小明"}, search.SubmissionID("yunqi-2013", "t1"))
+	expectIDs(t, ix, search.Query{Q: "portal", Filter: filter(t, "type = submission")}, search.SubmissionID("yunqi-2013", "t2"))
+	// A placeholder search over one type lists it whole.
+	if res := find(t, ix, search.Query{Filter: filter(t, "type = startup"), Limit: 50}); res.EstimatedTotalHits != 4 || len(res.Hits) != 4 {
+		t.Errorf("placeholder over startups: %q of %d", ids(res), res.EstimatedTotalHits)
+	}
+	if res := find(t, ix, search.Query{Limit: 50}); res.EstimatedTotalHits != 10 {
+		t.Errorf("placeholder over every type: %d, want 10", res.EstimatedTotalHits)
+	}
+}
+
+func testNamePinyin(t *testing.T, o Options) {
+	ix := directory(t, o)
+	// Pinyin, full and initials, finds names: not the same characters in
+	// a description or a post title.
+	for _, q := range []string{"bokeyuan", "boke", "bky"} {
+		expectIDs(t, ix, search.Query{Q: q}, search.StartupID("cnblogs"))
+	}
+	expectIDs(t, ix, search.Query{Q: "kyzg"}, search.StartupID("oschina"))
+	expectIDs(t, ix, search.Query{Q: "duyong"}, search.DeveloperID("u1"))
+	expectIDs(t, ix, search.Query{Q: "wangxiaoming"}, search.SubmissionID("yunqi-2013", "t1"))
+	// The characters find the name, the description and the post alike.
+	expectIDs(t, ix, search.Query{Q: "博客园"}, search.StartupID("cnblogs"), search.StartupID("newco"), search.PostID("test", "blog"))
+}
+
+func testTypeFacets(t *testing.T, o Options) {
+	ix := directory(t, o)
+	s := search.StartupID
+	sub := search.SubmissionID
+	for _, c := range []struct {
+		filter string
+		want   []string
+	}{
+		{`tier = "founding"`, []string{s("cnblogs"), s("oschina"), s("teamcola")}},
+		{`tier = member`, []string{s("newco")}},
+		{`type = startup AND city = 杭州`, []string{s("cnblogs"), s("newco")}},
+		{`city = 杭州`, []string{s("cnblogs"), s("newco"), search.DeveloperID("u1")}},
+		{`industry = "开发者社区"`, []string{s("cnblogs"), s("oschina")}},
+		{`founded_year >= 2005`, []string{s("oschina"), s("newco")}},
+		{`founded_year EXISTS AND tier = founding`, []string{s("cnblogs"), s("oschina")}},
+		{`skills = go`, []string{search.DeveloperID("u1"), search.DeveloperID("u2")}},
+		{`skills = Kubernetes`, []string{search.DeveloperID("u1")}},
+		{`contest = "yunqi-2013"`, []string{sub("yunqi-2013", "t1"), sub("yunqi-2013", "t2")}},
+		{`track = iot`, []string{sub("yunqi-2015", "t3")}},
+		{`award = finalist`, []string{sub("yunqi-2013", "t2")}},
+		{`award IN [gold, silver]`, []string{sub("yunqi-2013", "t1"), sub("yunqi-2015", "t3")}},
+		{`type = submission AND year = 2015`, []string{sub("yunqi-2015", "t3")}},
+		{`type = submission AND year 2013 TO 2014`, []string{sub("yunqi-2013", "t1"), sub("yunqi-2013", "t2")}},
+	} {
+		expectIDs(t, ix, search.Query{Filter: filter(t, c.filter), Limit: 50}, c.want...)
+	}
+	res := find(t, ix, search.Query{Facets: []string{"type", "tier", "city", "industry", "founded_year", "skills", "contest", "track", "award", "year"}})
+	want := map[string]map[string]int{
+		"type":         {"startup": 4, "developer": 2, "submission": 3, "post": 1},
+		"tier":         {"founding": 3, "member": 1},
+		"city":         {"杭州": 3, "深圳": 1, "London": 1},
+		"industry":     {"开发者社区": 2, "团队协作软件": 1, "云计算": 1},
+		"founded_year": {"2004": 1, "2008": 1, "2020": 1},
+		"skills":       {"Go": 2, "Kubernetes": 1},
+		"contest":      {"yunqi-2013": 2, "yunqi-2015": 1},
+		"track":        {"smart-city": 1, "open-data": 1, "iot": 1},
+		"award":        {"gold": 1, "finalist": 1, "silver": 1},
+		"year":         {"2013": 2, "2015": 1},
+	}
+	for f, dist := range want {
+		for v, n := range dist {
+			if got := res.FacetDistribution[f][v]; got != n {
+				t.Errorf("facet %s value %q: %d, want %d (all: %v)", f, v, got, n, res.FacetDistribution[f])
+			}
+		}
+	}
+	if n := len(res.FacetDistribution["founded_year"]); n != 3 {
+		t.Errorf("founded_year facet %v: a year of 0 (not stated) must not count", res.FacetDistribution["founded_year"])
+	}
 }
