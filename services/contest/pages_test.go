@@ -129,6 +129,9 @@ func TestPagesInBothLanguages(t *testing.T) {
 		t.Errorf("a member's judging queue: %d", w.Code)
 	}
 	var teamID string
+	// The public read model follows the log on its own goroutine: wait for
+	// it to reach the team's creation before reading it.
+	a.svc.public.follower.WaitFor(context.Background(), mustHead(t, a))
 	for id := range a.svc.public.contests["c"].Teams {
 		teamID = id
 	}

@@ -88,15 +88,27 @@ func benchQueries(b *testing.B, ix *Index, filtered bool, pool int) {
 		ix.search(ctx, r, pool)
 	}
 	lat := make([]time.Duration, 0, b.N)
+	per := make([]time.Duration, len(reqs)) // slowest time of each request
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		start := time.Now()
 		if _, err := ix.search(ctx, reqs[i%len(reqs)], pool); err != nil {
 			b.Fatal(err)
 		}
-		lat = append(lat, time.Since(start))
+		d := time.Since(start)
+		lat = append(lat, d)
+		per[i%len(reqs)] = max(per[i%len(reqs)], d)
 	}
 	b.StopTimer()
+	// The few slowest requests set p99; name them.
+	order := make([]int, len(reqs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(x, y int) int { return int(per[y] - per[x]) })
+	for _, i := range order[:min(3, len(order))] {
+		b.Logf("slowest: %q (facets %v, filtered %v): %.2f ms", reqs[i].Q, reqs[i].Facets, reqs[i].Filter != nil, float64(per[i])/float64(time.Millisecond))
+	}
 	slices.Sort(lat)
 	p := func(q float64) float64 {
 		return float64(lat[min(len(lat)-1, int(q*float64(len(lat))))]) / float64(time.Millisecond)
