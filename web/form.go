@@ -11,20 +11,44 @@ import (
 type Form struct {
 	values map[string]string
 	errs   []FormError
+	scope  string
 }
 
 // FormError is one problem, on a field (Field is the input's name) or on the
-// form as a whole (Field empty).
+// form as a whole (Field empty). A problem may point somewhere the visitor
+// can fix it (LinkHref, LinkText), such as the record it clashes with.
 type FormError struct {
-	Field   string
-	Message string
+	Field    string
+	Message  string
+	LinkHref string
+	LinkText string
+	scope    string
 }
 
 // ID is the id of the input the error is about, for the summary's links.
-func (e FormError) ID() string { return fieldID(e.Field) }
+func (e FormError) ID() string { return fieldID(e.scope, e.Field) }
 
 // NewForm returns an empty form.
 func NewForm() *Form { return &Form{values: map[string]string{}} }
+
+// NewFormIn returns an empty form whose element ids start with scope. A
+// page with two forms that share field names needs it: ids are unique on a
+// page, and a label or error link would otherwise reach the other form's
+// input.
+func NewFormIn(scope string) *Form {
+	f := NewForm()
+	f.scope = scope
+	return f
+}
+
+// ID is the element id of a field of this form, for a template that draws
+// the input itself rather than with the "field" partial.
+func (f *Form) ID(name string) string {
+	if f == nil {
+		return fieldID("", name)
+	}
+	return fieldID(f.scope, name)
+}
 
 // Set keeps a value to show again. Never keep a password.
 func (f *Form) Set(name, value string) { f.values[name] = value }
@@ -42,24 +66,31 @@ func (f *Form) Checked(name string) bool { return f.Value(name) != "" }
 
 // Fail records a problem with a field; only a field's first problem is
 // shown, since fixing it may fix the others.
-func (f *Form) Fail(field, message string) {
+func (f *Form) Fail(field, message string) { f.FailLink(field, message, "", "") }
+
+// FailLink is Fail with a link after the message. href must be built by the
+// caller from trusted parts (a path and an escaped id), never from what the
+// visitor typed.
+func (f *Form) FailLink(field, message, linkText, href string) {
 	if field != "" && f.Error(field) != "" {
 		return
 	}
-	f.errs = append(f.errs, FormError{Field: field, Message: message})
+	f.errs = append(f.errs, FormError{Field: field, Message: message, LinkHref: href, LinkText: linkText, scope: f.scope})
 }
 
 // Error is the message for a field, "" when it is fine.
-func (f *Form) Error(field string) string {
+func (f *Form) Error(field string) string { return f.problem(field).Message }
+
+func (f *Form) problem(field string) FormError {
 	if f == nil {
-		return ""
+		return FormError{}
 	}
 	for _, e := range f.errs {
 		if e.Field == field {
-			return e.Message
+			return e
 		}
 	}
-	return ""
+	return FormError{}
 }
 
 // Errors lists every problem in the order found, for the error summary.
@@ -78,17 +109,22 @@ func (f *Form) Valid() bool { return f == nil || len(f.errs) == 0 }
 func (f *Form) DescribedBy(name string, hint bool) string {
 	var ids []string
 	if hint {
-		ids = append(ids, fieldID(name)+"-hint")
+		ids = append(ids, f.ID(name)+"-hint")
 	}
 	if f.Error(name) != "" {
-		ids = append(ids, fieldID(name)+"-error")
+		ids = append(ids, f.ID(name)+"-error")
 	}
 	return strings.Join(ids, " ")
 }
 
-// fieldID turns an input name into an element id; names are plain words
-// with underscores, which make valid ids as they are.
-func fieldID(name string) string { return "f-" + strings.ReplaceAll(name, "_", "-") }
+// fieldID turns an input name into an element id; names and scopes are
+// plain words with underscores, which make valid ids as they are.
+func fieldID(scope, name string) string {
+	if scope != "" {
+		name = scope + "-" + name
+	}
+	return "f-" + strings.ReplaceAll(name, "_", "-")
+}
 
 // Field is what the "field" partial draws: a labelled input with its hint
 // and error wired up for assistive technology.
@@ -97,14 +133,17 @@ type Field struct {
 	Value                           string
 	Hint                            string
 	Error                           string
-	Required                        bool
+	// ErrorHref and ErrorLinkText are the error's link, if it has one.
+	ErrorHref, ErrorLinkText string
+	Required                 bool
 	// ShowLabel and HideLabel name the show-password control that
 	// static/app.js adds to password fields.
 	ShowLabel, HideLabel string
+	scope                string
 }
 
 // ID is the input's id.
-func (f Field) ID() string { return fieldID(f.Name) }
+func (f Field) ID() string { return fieldID(f.scope, f.Name) }
 
 // DescribedBy lists the ids of the hint and error paragraphs.
 func (f Field) DescribedBy() string {
@@ -126,7 +165,12 @@ func (f Field) DescribedBy() string {
 // "required", and "hint", "show" and "hide" each followed by its text. A
 // password field never shows its kept value.
 func newField(form *Form, name, label, typ, autocomplete string, opts ...string) (Field, error) {
-	f := Field{Name: name, Label: label, Type: typ, Autocomplete: autocomplete, Error: form.Error(name)}
+	e := form.problem(name)
+	f := Field{Name: name, Label: label, Type: typ, Autocomplete: autocomplete, Error: e.Message,
+		ErrorHref: e.LinkHref, ErrorLinkText: e.LinkText}
+	if form != nil {
+		f.scope = form.scope
+	}
 	if typ != "password" {
 		f.Value = form.Value(name)
 	}

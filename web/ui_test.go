@@ -42,10 +42,17 @@ func testSite(t *testing.T, session ...func(http.Handler) http.Handler) (*UI, ht
 		r.Use(session...)
 		r.Get("/form", func(w http.ResponseWriter, r *http.Request) {
 			f := NewForm()
+			if r.URL.Query().Has("scoped") {
+				f = NewFormIn("join")
+			}
 			if r.URL.Query().Has("bad") {
 				f.Set("email", "nobody")
 				f.Set("password", "secret-password")
-				f.Fail("email", svc.Translator(LanguageOf(r)).T("svc.bad"))
+				if r.URL.Query().Has("link") {
+					f.FailLink("email", svc.Translator(LanguageOf(r)).T("svc.bad"), "See the other one", "/svc/other?a=1&b=2")
+				} else {
+					f.Fail("email", svc.Translator(LanguageOf(r)).T("svc.bad"))
+				}
 				f.Fail("", "general")
 			}
 			svc.Render(w, r, http.StatusOK, "form", Page{Title: "svc.email", Data: f})
@@ -219,6 +226,30 @@ func TestFormWiring(t *testing.T) {
 	}
 	if !strings.Contains(w.Body.String(), `<label for="f-email">电子邮箱</label>`) {
 		t.Error("the Chinese form is not in Chinese")
+	}
+}
+
+// TestScopedFormAndErrorLink: a scoped form's ids carry the scope
+// everywhere they are used, and an error's link shows in the summary and
+// by the field, outside the summary's link to the field.
+func TestScopedFormAndErrorLink(t *testing.T) {
+	_, h := testSite(t)
+	body := fetch(t, h, "GET", "/svc/form?bad&scoped&link", "Accept-Language", "en").Body.String()
+	for _, want := range []string{
+		`<label for="f-join-email">Email address</label>`,
+		`<p class="hint" id="f-join-email-hint">`,
+		`<p class="field-error" id="f-join-email-error"><span class="visually-hidden">Error: </span>Enter a real address. <a href="/svc/other?a=1&amp;b=2">See the other one</a></p>`,
+		`<input id="f-join-email" name="email"`,
+		`aria-describedby="f-join-email-hint f-join-email-error"`,
+		`<li><a href="#f-join-email">Enter a real address.</a> <a href="/svc/other?a=1&amp;b=2">See the other one</a></li>`,
+		`<label for="f-join-password">`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("scoped form page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, `"f-email`) {
+		t.Error("a scoped form has an unscoped id")
 	}
 }
 

@@ -250,9 +250,16 @@ func (p *Pages) renderContest(w http.ResponseWriter, r *http.Request, status int
 		return
 	}
 	d := v.(contestData)
-	d.CreateForm, d.JoinForm = cmp.Or(create, web.NewForm()), cmp.Or(join, web.NewForm())
+	d.CreateForm, d.JoinForm = cmp.Or(create, web.NewFormIn(createScope)), cmp.Or(join, web.NewFormIn(joinScope))
 	p.t.Render(w, r, status, "contest", web.Page{TitleText: d.Name, Data: d})
 }
+
+// The create and join forms share the contest page and some field names;
+// their scopes keep the element ids apart.
+const (
+	createScope = "create"
+	joinScope   = "join"
+)
 
 func (p *Pages) createTeam(w http.ResponseWriter, r *http.Request) {
 	who, ok := p.requireVisitor(w, r)
@@ -260,7 +267,7 @@ func (p *Pages) createTeam(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tr := p.tr(r)
-	f := web.NewForm()
+	f := web.NewFormIn(createScope)
 	for _, k := range []string{"name", "display_name", "organization", "public_name"} {
 		f.Set(k, r.PostFormValue(k))
 	}
@@ -292,7 +299,7 @@ func (p *Pages) join(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tr := p.tr(r)
-	f := web.NewForm()
+	f := web.NewFormIn(joinScope)
 	for _, k := range []string{"code", "display_name", "organization", "public_name"} {
 		f.Set(k, r.PostFormValue(k))
 	}

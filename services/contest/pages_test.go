@@ -2,13 +2,16 @@ package contest
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/go-chi/chi/v5"
+	"golang.org/x/net/html"
 
 	"github.com/yunqi-town/yunqi/events"
 	"github.com/yunqi-town/yunqi/infra/auth"
@@ -150,6 +153,96 @@ func TestPagesInBothLanguages(t *testing.T) {
 	w = page(h, "GET", "/contest/c/gallery", "", "", "en", nil)
 	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "not published yet") {
 		t.Errorf("gallery before publication: %d", w.Code)
+	}
+}
+
+// TestContestPageIDs: the create and join forms share field names, but
+// every id on the contest page is unique and every reference to an id
+// (a label, a description, an error link) finds its element, in each
+// language, as shown and after each form has failed.
+func TestContestPageIDs(t *testing.T) {
+	a := newTestAPI(t)
+	h := pagesFor(t, a)
+	a.expect(a.do("POST", base, a.token("org", auth.RoleOrganizer), contestBody()), http.StatusCreated, nil)
+	a.svc.public.follower.WaitFor(context.Background(), mustHead(t, a))
+
+	for _, lang := range []string{"zh-CN", "en"} {
+		for _, c := range []struct {
+			name, method, path string
+			form               url.Values
+			status             int
+			invalid            string // the id of the input the error is about
+		}{
+			{"shown", "GET", "/contest/c/", nil, http.StatusOK, ""},
+			{"create failed", "POST", "/contest/c/teams", url.Values{"name": {""}}, http.StatusUnprocessableEntity, "f-create-name"},
+			{"join failed", "POST", "/contest/c/join", url.Values{"code": {"NOPE"}}, http.StatusUnprocessableEntity, "f-join-code"},
+		} {
+			w := page(h, c.method, c.path, "ann", "", lang, c.form)
+			if w.Code != c.status {
+				t.Fatalf("%s %s: %d %s", lang, c.name, w.Code, w.Body)
+			}
+			ids, refs, invalid := scanIDs(t, w.Body)
+			for id, n := range ids {
+				if n > 1 {
+					t.Errorf("%s %s: id %q appears %d times", lang, c.name, id, n)
+				}
+			}
+			for _, ref := range refs {
+				if ids[ref] == 0 {
+					t.Errorf("%s %s: a reference to %q finds no element", lang, c.name, ref)
+				}
+			}
+			for _, id := range []string{"f-create-display-name", "f-create-organization", "f-join-display-name", "f-join-organization"} {
+				if ids[id] != 1 {
+					t.Errorf("%s %s: no input %q", lang, c.name, id)
+				}
+			}
+			if want := []string{c.invalid}; c.invalid == "" && len(invalid) > 0 || c.invalid != "" && !slices.Equal(invalid, want) {
+				t.Errorf("%s %s: invalid inputs %q, want %q", lang, c.name, invalid, c.invalid)
+			}
+			if c.invalid != "" && ids[c.invalid+"-error"] != 1 {
+				t.Errorf("%s %s: the error is not next to %s", lang, c.name, c.invalid)
+			}
+		}
+	}
+}
+
+// scanIDs counts the id attributes of a page, and lists the ids that
+// labels, descriptions and in-page links refer to, and the inputs marked
+// invalid.
+func scanIDs(t *testing.T, r io.Reader) (ids map[string]int, refs, invalid []string) {
+	t.Helper()
+	ids = map[string]int{}
+	z := html.NewTokenizer(r)
+	for {
+		switch z.Next() {
+		case html.ErrorToken:
+			if z.Err() != io.EOF {
+				t.Fatal(z.Err())
+			}
+			return ids, refs, invalid
+		case html.StartTagToken, html.SelfClosingTagToken:
+			tok := z.Token()
+			var id string
+			for _, at := range tok.Attr {
+				switch at.Key {
+				case "id":
+					id = at.Val
+					ids[at.Val]++
+				case "for", "aria-describedby", "aria-labelledby":
+					refs = append(refs, strings.Fields(at.Val)...)
+				case "href":
+					if ref, ok := strings.CutPrefix(at.Val, "#"); ok && ref != "" {
+						refs = append(refs, ref)
+					}
+				}
+			}
+			for _, at := range tok.Attr {
+				if at.Key == "aria-invalid" && at.Val == "true" {
+					invalid = append(invalid, id)
+				}
+			}
+		}
 	}
 }
 

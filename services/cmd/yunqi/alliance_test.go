@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -325,6 +326,13 @@ func TestDemoSeedsOnlyAnEmptyLog(t *testing.T) {
 	}
 }
 
+// timelineOf is the timeline list of an application page.
+func timelineOf(page string) string {
+	_, tl, _ := strings.Cut(page, `<ol class="timeline">`)
+	tl, _, _ = strings.Cut(tl, "</ol>")
+	return tl
+}
+
 // TestAlliancePages renders every page in both languages, anonymous and
 // logged in (the access cookie is an ordinary access token).
 func TestAlliancePages(t *testing.T) {
@@ -370,9 +378,49 @@ func TestAlliancePages(t *testing.T) {
 		if !strings.Contains(mine, "请补充团队介绍") || strings.Contains(mine, "内部备注") || strings.Contains(mine, "王坚") {
 			t.Errorf("%s: the applicant's page is not redacted", lang)
 		}
+		// The request for changes is a vote and a decision; its comment
+		// shows once, with the decision.
+		if n := strings.Count(timelineOf(mine), "请补充团队介绍"); n != 1 {
+			t.Errorf("%s: the applicant's timeline shows the comment %d times:\n%s", lang, n, timelineOf(mine))
+		}
 		page("/alliance/review", a.rev2, lang)
-		if staff := page("/alliance/review/"+id, a.org, lang); !strings.Contains(staff, "内部备注") {
+		staff := page("/alliance/review/"+id, a.org, lang)
+		if !strings.Contains(staff, "内部备注") {
 			t.Errorf("%s: the staff page lacks the note", lang)
+		}
+		if tl := timelineOf(staff); strings.Count(tl, "请补充团队介绍") != 1 || !strings.Contains(tl, "王坚") {
+			t.Errorf("%s: the staff timeline should name the reviewer and show the comment once:\n%s", lang, tl)
+		}
+	}
+
+	// Applying again for a startup with an open application: the
+	// applicant's own is linked, someone else's only described.
+	post := func(token, lang string) *httptest.ResponseRecorder {
+		t.Helper()
+		form := url.Values{"name_zh": {"云栖测试"}, "action": {"submit"}}
+		r := httptest.NewRequest("POST", "/alliance/apply", strings.NewReader(form.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.Header.Set("Accept-Language", lang)
+		r.AddCookie(&http.Cookie{Name: identity.AccessCookieName, Value: token})
+		rec := httptest.NewRecorder()
+		a.app.server.ServeHTTP(rec, r)
+		if rec.Code != http.StatusConflict {
+			t.Fatalf("applying again (%s) = %d: %.300s", lang, rec.Code, rec.Body)
+		}
+		return rec
+	}
+	link := `<a href="/alliance/applications/` + id + `">`
+	for lang, text := range map[string]string{"zh-CN": "打开这份申请", "en": "Go to your application"} {
+		body := post(a.ada, lang).Body.String()
+		// Once in the error summary, once by the field.
+		if n := strings.Count(body, link+text+"</a>"); n != 2 {
+			t.Errorf("%s: the refusal links the open application %d times, want 2:\n%s", lang, n, body)
+		}
+		if !strings.Contains(body, `id="f-name-zh-error"`) || !strings.Contains(body, `aria-invalid="true"`) {
+			t.Errorf("%s: the refusal is not tied to the name field", lang)
+		}
+		if body := post(a.eve, lang).Body.String(); strings.Contains(body, id) || strings.Contains(body, text) {
+			t.Errorf("%s: the refusal links someone else's application:\n%s", lang, body)
 		}
 	}
 	if w := a.do("GET", "/alliance/review", "", "", "Cookie", identity.AccessCookieName+"="+a.eve); w.Code != http.StatusNotFound {

@@ -96,6 +96,9 @@ func TestBrowserAllianceJourney(t *testing.T) {
 			t.Errorf("the applicant's timeline lacks %q:\n%s", want, timeline)
 		}
 	}
+	if n := strings.Count(timeline, comment); n != 1 {
+		t.Errorf("the applicant's timeline shows the request %d times:\n%s", n, timeline)
+	}
 	if main := app.eval(`document.querySelector("main").innerText`); strings.Contains(main, note) || strings.Contains(main, reviewers[0].name) {
 		t.Errorf("the applicant's page shows the internal note or the reviewer's name:\n%s", main)
 	}

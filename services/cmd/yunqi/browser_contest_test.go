@@ -106,6 +106,14 @@ func TestBrowserContestJourney(t *testing.T) {
 	qi.open(contestPath)
 	logIn(qi, "qi@example.com")
 	join := `form[action="` + contestPath + `join"]`
+	// The two forms share field names; each label names an input of its
+	// own form.
+	stray := qi.eval(`[...document.querySelectorAll("main form label[for]")]
+		.filter(l => !l.closest("form").contains(document.getElementById(l.htmlFor)))
+		.map(l => l.htmlFor).join(" ")`)
+	if stray != "" {
+		t.Errorf("labels point outside their form: %s", stray)
+	}
 	qi.fill(join+` input[name="code"]`, code)
 	qi.fill(join+` input[name="organization"]`, "西湖大学")
 	qi.clickAndWait(join+` button[type="submit"]`, contestPath+"team")
