@@ -1,14 +1,16 @@
 package analysis
 
 import (
+	"errors"
 	"log/slog"
 	"math"
-	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
+	_ "unsafe" // for go:linkname
 
-	"github.com/go-ego/gse"
+	_ "github.com/go-ego/gse" // the dictionary text, see gseSimplified
 )
 
 // maxWordRunes bounds dictionary words; longer entries (idioms, names of
@@ -38,78 +40,112 @@ type dict struct {
 	unknown float32
 }
 
-// dictionary is loaded on first use and shared. gse's own segmenter keeps
-// about 150 MB of token structures for its 350,000 words; we read its
-// embedded simplified Chinese dictionary once, keep the words in one map
-// whose keys share a single string (about 20 MB), and let gse's copy go.
+// dictionary is loaded on first use and shared.
 var dictionary = sync.OnceValue(loadDictionary)
+
+// gseSimplified is the text of gse's simplified Chinese dictionary
+// (data/dict/zh/s_1.txt, embedded in gse's package), one line a word:
+// "word frequency part-of-speech".
+//
+// gse exports it only through its segmenter, which turns the 5 MB of text
+// into about 480 MB of allocations (tokens, a trie, each word's own
+// segmentation) and two seconds of work, of which we kept only words and
+// frequencies. Naming the variable through the linker (Go restricts such
+// references only into the standard library) keeps the text in gse's
+// module at the version go.mod pins, rather than a copy in this
+// repository, and costs no heap: our map keys point into it. The linker
+// does not notice if gse renames the variable (ours is then simply
+// empty), so TestDictionaryText checks that it is there, and
+// TestDictionaryMatchesGse that we read it as gse does.
+//
+// Licence: the text is gse's (Apache License 2.0), partly from jieba
+// (MIT). It is linked in as before, so a distributed binary still owes
+// both projects' licence notices.
+//
+//go:linkname gseSimplified github.com/go-ego/gse.zhS
+var gseSimplified string
 
 // DictionaryStats reports the dictionary's size, loading it if needed.
 func DictionaryStats() (words int) { return len(dictionary().words) }
 
 func loadDictionary() *dict {
-	// gse's parse makes a great deal of short-lived garbage; collecting
-	// it eagerly keeps the process's peak memory near what is live
-	// instead of twice that.
-	defer debug.SetGCPercent(debug.SetGCPercent(20))
-	var seg gse.Segmenter
-	seg.SkipLog = true
-	if err := seg.LoadDictEmbed("zh_s"); err != nil {
+	d, err := parseDictionary(gseSimplified)
+	if err != nil {
 		// The dictionary is compiled into the binary; failing to read it
 		// is a build defect, and without it Chinese text would still be
 		// indexed character by character.
 		slog.Error("search analysis: cannot load the Chinese dictionary; Chinese is indexed by character", "err", err)
 		return &dict{words: map[string]entry{}, unknown: -20}
 	}
-	total := 0.0
-	var sb strings.Builder
+	return d
+}
+
+// minFreq is the frequency below which gse drops a word, and the
+// frequency it gives every single character; we read its dictionary as
+// it does, so that segmentation is what it was when gse read it.
+const minFreq = 2
+
+// parseDictionary reads dictionary text in gse's format. The map's keys
+// are substrings of text, so a text that is static data costs no heap.
+func parseDictionary(text string) (*dict, error) {
 	type word struct {
-		from, to int
-		freq     float64
+		text string
+		freq float64
 	}
-	var list []word
-	for i := range seg.Dict.Tokens {
-		t := &seg.Dict.Tokens[i]
-		text := t.Text()
-		n := utf8.RuneCountInString(text)
-		if n == 0 || n > maxWordRunes || !allHan(text) {
+	lines := strings.Count(text, "\n") + 1
+	list := make([]word, 0, lines)
+	d := &dict{words: make(map[string]entry, lines*3/2)}
+	total := 0.0
+	for line := range strings.Lines(text) {
+		// gse splits a line at single spaces: the word, then its
+		// frequency; a line without a parsable frequency is skipped.
+		w, rest, ok := strings.Cut(line, " ")
+		if !ok {
 			continue
 		}
-		total += t.Freq()
-		list = append(list, word{from: sb.Len(), to: sb.Len() + len(text), freq: t.Freq()})
-		sb.WriteString(text)
+		f, _, _ := strings.Cut(rest, " ")
+		w, f = strings.TrimSpace(w), strings.TrimSpace(f)
+		freq, err := strconv.ParseFloat(f, 64)
+		if err != nil || freq < minFreq {
+			continue
+		}
+		n := utf8.RuneCountInString(w)
+		if n == 0 || n > maxWordRunes || !allHan(w) {
+			continue
+		}
+		if n == 1 {
+			freq = minFreq
+		}
+		e := d.words[w]
+		if e.isWord() {
+			continue // gse keeps a word's first entry
+		}
+		e.flags |= flagWord
+		d.words[w] = e
+		total += freq
+		list = append(list, word{w, freq})
+		// Mark every proper prefix of two or more characters.
+		for i := range w {
+			if p := w[:i]; utf8.RuneCountInString(p) >= 2 {
+				pe := d.words[p]
+				pe.flags |= flagPrefix
+				d.words[p] = pe
+			}
+		}
 	}
-	all := sb.String()
-	d := &dict{words: make(map[string]entry, len(list)*3/2)}
+	if len(list) == 0 {
+		return nil, errors.New("no words in the dictionary text")
+	}
 	logTotal := math.Log(total)
 	for _, w := range list {
-		text := all[w.from:w.to]
-		e := d.words[text]
-		e.flags |= flagWord
+		e := d.words[w.text]
 		e.logp = float32(math.Log(w.freq) - logTotal)
-		d.words[text] = e
-		// Mark every proper prefix of two or more characters.
-		first := true
-		for i := range text {
-			if first {
-				first = false
-				continue
-			}
-			p := text[:i]
-			if utf8.RuneCountInString(p) < 2 {
-				continue
-			}
-			pe := d.words[p]
-			pe.flags |= flagPrefix
-			d.words[p] = pe
-		}
+		d.words[w.text] = e
 	}
 	// An unknown character is as unlikely as the rarest word, so that
 	// known words win wherever they fit.
 	d.unknown = float32(math.Log(1) - logTotal)
-	seg = gse.Segmenter{}
-	debug.FreeOSMemory() // gse's copy is garbage now; give it back
-	return d
+	return d, nil
 }
 
 func allHan(s string) bool {
