@@ -809,3 +809,44 @@ func TestSubscribeEdges(t *testing.T) {
 		t.Fatalf("got %s at %s, want the event at %s (the first after 102)", m.Kind, m.Position, last.Position)
 	}
 }
+
+// A catch-up longer than one page must go on from the end of the page, not
+// start the log again.
+func TestSubscribeBeyondOnePage(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "events.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	n := subscriptionPage + 10
+	for i := 0; i < n; i += 100 {
+		batch := make([]events.Proposed, min(100, n-i))
+		for j := range batch {
+			batch[j] = events.Proposed{ID: events.NewID(), Type: "Noted", Data: []byte(`{}`)}
+		}
+		if _, err := s.Append(ctx, "page-1", events.Any, batch...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var last events.Position
+	got := 0
+	for m, err := range s.Subscribe(ctx, events.SubscribeOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Kind == events.KindCaughtUp {
+			break
+		}
+		if m.Kind == events.KindEvent {
+			if m.Position.Compare(last) <= 0 {
+				t.Fatalf("event at %s after one at %s", m.Position, last)
+			}
+			last = m.Position
+			got++
+		}
+	}
+	if got != n {
+		t.Fatalf("caught up after %d events, want %d", got, n)
+	}
+}

@@ -98,6 +98,12 @@ func (s *Store) Subscribe(ctx context.Context, opts events.SubscribeOptions) ite
 					fail(s.readErr(ctx, err))
 					return
 				}
+				// The last position is taken before the loop hands the
+				// events over and clears them from the page.
+				var lastInPage int64
+				if len(page) > 0 {
+					lastInPage = int64(page[len(page)-1].Position.Commit)
+				}
 				for i := range page {
 					e := page[i]
 					page[i] = events.Event{} // let the consumer own it alone
@@ -111,7 +117,7 @@ func (s *Store) Subscribe(ctx context.Context, opts events.SubscribeOptions) ite
 					mark = p
 				}
 				if len(page) == subscriptionPage {
-					cursor = int64(page[len(page)-1].Position.Commit)
+					cursor = lastInPage
 				} else {
 					cursor = end
 				}
