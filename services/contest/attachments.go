@@ -10,6 +10,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/yunqi-town/yunqi/events"
+	"github.com/yunqi-town/yunqi/infra/auth"
 )
 
 // attachments keeps uploaded files content-addressed: a file's name is the
@@ -124,4 +130,79 @@ func (a *attachments) open(sum string) (*os.File, error) {
 		return nil, os.ErrNotExist
 	}
 	return os.Open(a.path(sum))
+}
+
+// attachmentFor finds the attachment sum of team as who may fetch it.
+// Members get anything a revision of theirs named; organisers, and judges
+// the entry is assigned to in either round, what was entered. Every
+// refusal is the same not-found, so a judge learns nothing of entries
+// outside their assignment, nor of hashes in the store.
+func (c *Contest) attachmentFor(who auth.Principal, team, sum string) (events.SubmissionAttachment, error) {
+	t := c.Teams[team]
+	if t == nil {
+		return events.SubmissionAttachment{}, ErrTeamNotFound
+	}
+	if t.member(who.UserID) {
+		if a, ok := t.Files[sum]; ok {
+			return a, nil
+		}
+		return events.SubmissionAttachment{}, ErrTeamNotFound
+	}
+	staff := who.HasRole(auth.RoleOrganizer) ||
+		(who.HasRole(auth.RoleJudge) && (c.Assigned(who.UserID, team, events.RoundReview) || c.Assigned(who.UserID, team, events.RoundFinals)))
+	if a, ok := t.EnteredFiles[sum]; ok && staff {
+		return a, nil
+	}
+	return events.SubmissionAttachment{}, ErrTeamNotFound
+}
+
+// handleDownload serves an attachment as a download that cannot run: the
+// bytes were sniffed on upload, but a browser must still never render a
+// contestant's file in the site's origin.
+func (s *Service) handleDownload(w http.ResponseWriter, r *http.Request) {
+	sum := chi.URLParam(r, "sha256")
+	v, err := s.read(r.Context(), contestID(r), func(c *Contest, _ time.Time) (any, error) {
+		return c.attachmentFor(principal(r), chi.URLParam(r, "team"), sum)
+	})
+	if errors.Is(err, ErrContestNotFound) {
+		err = ErrTeamNotFound
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	a := v.(events.SubmissionAttachment)
+	f, err := s.files.open(a.SHA256)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer f.Close()
+	h := w.Header()
+	h.Set("Content-Type", a.ContentType)
+	h.Set("Content-Disposition", "attachment; filename*=UTF-8''"+rfc5987(a.Name))
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
+	// Who may fetch it depends on the caller, so no shared cache keeps it.
+	h.Set("Cache-Control", "private, no-store")
+	h.Set("ETag", `"`+a.SHA256+`"`)
+	http.ServeContent(w, r, "", time.Time{}, f)
+}
+
+// rfc5987 percent-encodes every byte of s outside RFC 5987's attr-char, so
+// no name can end the header value or add a parameter.
+func rfc5987(s string) string {
+	const hexDigits = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$&+-.^_`|~", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hexDigits[c>>4])
+		b.WriteByte(hexDigits[c&15])
+	}
+	return b.String()
 }

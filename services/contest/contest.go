@@ -56,15 +56,21 @@ type Team struct {
 	Members         []Member
 	Created         time.Time
 
-	Entry      *events.SubmissionSaved // latest revision, draft or not
-	Submitted  *events.SubmissionSaved // latest non-draft revision: what judges and the gallery see
-	Entered    bool                    // a non-draft revision exists
-	Queued     bool
-	Shortlist  bool
-	Finalist   bool
-	Result     *events.ContestResult
-	History    []Step
-	LastChange time.Time
+	Entry     *events.SubmissionSaved // latest revision, draft or not
+	Submitted *events.SubmissionSaved // latest non-draft revision: what judges and the gallery see
+	Entered   bool                    // a non-draft revision exists
+	Queued    bool
+	Shortlist bool
+	Finalist  bool
+	Result    *events.ContestResult
+	// Files are the attachments any revision named, by hash; EnteredFiles
+	// the ones a non-draft revision named. Downloads are checked against them
+	// so the store, which holds every upload, is never served by hash
+	// alone, and staff never see what was only ever in a draft.
+	Files        map[string]events.SubmissionAttachment
+	EnteredFiles map[string]events.SubmissionAttachment
+	History      []Step
+	LastChange   time.Time
 }
 
 type Member struct {
@@ -291,6 +297,15 @@ func (c *Contest) Apply(p any, at time.Time) {
 			if !e.Draft {
 				t.Entered = true
 				t.Submitted = &entry
+			}
+			if t.Files == nil {
+				t.Files, t.EnteredFiles = map[string]events.SubmissionAttachment{}, map[string]events.SubmissionAttachment{}
+			}
+			for _, a := range e.Attachments {
+				t.Files[a.SHA256] = a
+				if !e.Draft {
+					t.EnteredFiles[a.SHA256] = a
+				}
 			}
 			t.step(Step{At: at, Kind: kind, Visibility: events.Owner, Revision: e.Revision, Receipt: e.Receipt, Track: e.Track})
 		}

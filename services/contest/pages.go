@@ -70,7 +70,18 @@ func (p *Pages) Mount(r chi.Router, session ...func(http.Handler) http.Handler) 
 		r.Get("/{contest}/judging", p.queue)
 		r.Get("/{contest}/judging/{team}", p.scoreForm)
 		r.Post("/{contest}/judging/{team}", p.score)
+		r.Get("/{contest}/teams/{team}/attachments/{sha256}", p.download)
 	})
+}
+
+// download serves an attachment to a visitor known by the page session:
+// the pages link here rather than to the API, which takes bearer tokens
+// only. The API handler decides who may have the file.
+func (p *Pages) download(w http.ResponseWriter, r *http.Request) {
+	if _, ok := p.requireVisitor(w, r); !ok {
+		return
+	}
+	p.s.handleDownload(w, r)
 }
 
 func (p *Pages) tr(r *http.Request) web.Translator { return p.t.Translator(web.LanguageOf(r)) }
@@ -343,6 +354,22 @@ type teamData struct {
 	Timeline             []stepRow
 	Result               string
 	Score                string
+	Attachments          []attachmentRow
+}
+
+type attachmentRow struct {
+	Href, Name, Type string
+}
+
+// attachmentRows links each attachment to its page download, which checks
+// the caller again: the link itself grants nothing.
+func attachmentRows(contest, team string, as []events.SubmissionAttachment) []attachmentRow {
+	var out []attachmentRow
+	for _, a := range as {
+		out = append(out, attachmentRow{Href: "/contest/" + url.PathEscape(contest) + "/teams/" + url.PathEscape(team) +
+			"/attachments/" + url.PathEscape(a.SHA256), Name: a.Name, Type: a.ContentType})
+	}
+	return out
 }
 
 type trackOption struct {
@@ -413,6 +440,7 @@ func (p *Pages) renderTeam(w http.ResponseWriter, r *http.Request, status int, f
 		}
 		if t.Entry != nil {
 			d.Revision, d.Receipt = t.Entry.Revision, t.Entry.Receipt
+			d.Attachments = attachmentRows(c.ID, t.ID, t.Entry.Attachments)
 		}
 		for _, s := range t.OwnerTimeline() {
 			d.Timeline = append(d.Timeline, stepRow{At: s.At, Text: stepText(tr, c, s)})
@@ -531,6 +559,7 @@ type scoreData struct {
 	Criteria                   []criterionRow
 	Form                       *web.Form
 	Revision                   int
+	Attachments                []attachmentRow
 }
 
 func (p *Pages) scoreForm(w http.ResponseWriter, r *http.Request) {
@@ -560,6 +589,7 @@ func (p *Pages) renderScore(w http.ResponseWriter, r *http.Request, status int, 
 		if t, ok := c.track(entry.Track); ok {
 			d.Track = nameIn(tr, t.NameZH, t.NameEN)
 		}
+		d.Attachments = attachmentRows(c.ID, team, entry.Attachments)
 		var last *events.ScoreRecorded
 		if i, ok := c.Latest[scoreKey{who.UserID, team, entry.Round}]; ok {
 			last = &c.Scores[i]

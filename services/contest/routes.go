@@ -79,6 +79,7 @@ func (s *Service) Mount(r chi.Router) {
 				r.Post("/contests/{contest}/teams/{team}/invite", s.handleRenewInvite)
 				r.Put("/contests/{contest}/teams/{team}/submission", s.handleSubmit)
 				r.Get("/contests/{contest}/teams/{team}/timeline", s.handleTimeline)
+				r.Get("/contests/{contest}/teams/{team}/attachments/{sha256}", s.handleDownload)
 			})
 		})
 		r.With(auth.RequireUser, httpserver.LimitBody(s.cfg.MaxAttachmentBytes+1)).Post("/contests/{contest}/teams/{team}/attachments", s.handleUpload)
