@@ -51,6 +51,9 @@ func (x *pageIndex) apply(e events.Event, log *slog.Logger) {
 			x.editions = append(x.editions, p.EditionID)
 		}
 	case events.RegistrationPlaced:
+		if p.MemberID == "" || p.RegistrationID == "" {
+			return // nothing a page could look up
+		}
 		if !slices.Contains(x.byMember[p.MemberID], p.RegistrationID) {
 			x.byMember[p.MemberID] = append(x.byMember[p.MemberID], p.RegistrationID)
 		}
