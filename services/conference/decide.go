@@ -12,7 +12,7 @@ import (
 
 // emit records an event a decision produced and folds it into the state at
 // once, so the next command of the same batch decides against it.
-type emit func(payload any)
+type emit = func(payload any)
 
 var (
 	idPattern     = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)

@@ -26,12 +26,12 @@ func startLedger(t testing.TB, store events.Store, id string) *ledger {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	l := newLedger(id, store, nil, time.Now)
-	go l.run(ctx)
+	go l.Run(ctx)
 	return l
 }
 
 func exec(t testing.TB, l *ledger, decide func(ed *Edition, now time.Time, emit emit) (any, error)) (any, error) {
-	return l.do(context.Background(), &request{decide: decide, meta: events.Metadata{Actor: "test"}})
+	return l.Do(context.Background(), &request{Decide: decide, Meta: events.Metadata{Actor: "test"}})
 }
 
 // TestRushNeverOversells registers many members at once from many

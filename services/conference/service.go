@@ -110,7 +110,7 @@ func (s *Service) ledgerFor(ctx context.Context, edition string, creating bool) 
 	}
 	l = newLedger(edition, s.store, s.log, s.now)
 	s.ledgers[edition] = l
-	go l.run(s.ctx)
+	go l.Run(s.ctx)
 	return l, nil
 }
 
@@ -121,7 +121,7 @@ func (s *Service) exec(ctx context.Context, edition string, creating bool, meta 
 	if err != nil {
 		return nil, err
 	}
-	return l.do(ctx, &request{decide: decide, meta: meta, idKey: idKey})
+	return l.Do(ctx, &request{Decide: decide, Meta: meta, IDKey: idKey})
 }
 
 // read runs f against the edition's current state (caught up with the log).

@@ -194,7 +194,7 @@ func BenchmarkRebuildReadModels(b *testing.B) {
 	b.ReportMetric(float64(len(evs)), "events")
 	for b.Loop() {
 		l := newLedger("bench", store, nil, time.Now)
-		if err := l.catchUp(context.Background()); err != nil {
+		if err := l.CatchUp(context.Background()); err != nil {
 			b.Fatal(err)
 		}
 		pv := newPublicView(store, nil)
@@ -205,7 +205,7 @@ func BenchmarkRebuildReadModels(b *testing.B) {
 		for _, e := range stored {
 			pv.follower.Apply(e)
 		}
-		if r := l.c.Ranking(events.RoundReview, ZScore, DefaultDisagreement); r.Scored != benchTeams*benchJudges/benchTracks {
+		if r := l.State().Ranking(events.RoundReview, ZScore, DefaultDisagreement); r.Scored != benchTeams*benchJudges/benchTracks {
 			b.Fatalf("%d scores after rebuild", r.Scored)
 		}
 	}

@@ -19,7 +19,7 @@ import (
 
 // emit records a decided event: the ledger appends it and applies it to
 // the aggregate at once, so later decisions in the same batch see it.
-type emit func(payload any)
+type emit = func(payload any)
 
 // Domain errors; the HTTP edge maps each to a problem type.
 var (

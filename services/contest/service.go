@@ -130,7 +130,7 @@ func (s *Service) ledgerFor(ctx context.Context, id string, creating bool) (*led
 	}
 	l = newLedger(id, s.store, s.log, s.now)
 	s.ledgers[id] = l
-	go l.run(s.ctx)
+	go l.Run(s.ctx)
 	return l, nil
 }
 
@@ -140,7 +140,7 @@ func (s *Service) exec(ctx context.Context, id string, creating bool, meta event
 	if err != nil {
 		return nil, err
 	}
-	return l.do(ctx, &request{decide: decide, meta: meta, idKey: idKey})
+	return l.Do(ctx, &request{Decide: decide, Meta: meta, IDKey: idKey})
 }
 
 // read runs f against the contest's current state.
