@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+
+	"github.com/go-chi/chi/v5"
 )
 
 // ProblemBase prefixes every problem type this server defines. Type URIs are
@@ -190,4 +192,31 @@ func badJSON(err error) *Problem {
 		detail = "Unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ") + "."
 	}
 	return NewProblem(http.StatusBadRequest, TypeBadRequest, "Malformed JSON", detail)
+}
+
+// WriteJSON answers with v as JSON. A value that cannot be encoded is a
+// programming error: it answers 500 without a body rather than half a
+// document.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		w.WriteHeader(http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+// APIFallbacks makes a service's API subrouter answer unknown paths and
+// methods in problem+json, naming the service, instead of chi's plain text.
+func APIFallbacks(r chi.Router, service string) {
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		WriteProblem(w, r, NewProblem(http.StatusNotFound, TypeNotFound,
+			"Not found", "There is no "+service+" endpoint at "+r.URL.Path+"."))
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		WriteProblem(w, r, NewProblem(http.StatusMethodNotAllowed, TypeMethodNotAllowed,
+			"Method not allowed", r.Method+" is not supported on "+r.URL.Path+"."))
+	})
 }

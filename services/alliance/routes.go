@@ -1,7 +1,6 @@
 package alliance
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -30,14 +29,7 @@ func (s *Service) Routes() http.Handler {
 // Mount adds the JSON API under /api/alliance/.
 func (s *Service) Mount(r chi.Router) {
 	r.Route("/api/alliance", func(r chi.Router) {
-		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-			httpserver.WriteProblem(w, r, httpserver.NewProblem(http.StatusNotFound, httpserver.TypeNotFound,
-				"Not found", "There is no alliance endpoint at "+r.URL.Path+"."))
-		})
-		r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-			httpserver.WriteProblem(w, r, httpserver.NewProblem(http.StatusMethodNotAllowed, httpserver.TypeMethodNotAllowed,
-				"Method not allowed", r.Method+" is not supported on "+r.URL.Path+"."))
-		})
+		httpserver.APIFallbacks(r, "alliance")
 		r.Use(web.Protect, s.cfg.Verifier.Middleware)
 		// Logos are the one body bigger than JSON; they get their own limit.
 		r.With(auth.RequireUser, httpserver.LimitBody(s.cfg.MaxLogoBytes+1024)).Post("/logos", s.handleUploadLogo)
@@ -185,11 +177,11 @@ func (s *Service) handleCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/alliance/applications/"+id)
-	writeJSON(w, http.StatusCreated, toJSON(a, who))
+	httpserver.WriteJSON(w, http.StatusCreated, toJSON(a, who))
 }
 
 func (s *Service) handleMine(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"applications": s.view.myApplications(whoOf(r).UserID)})
+	httpserver.WriteJSON(w, http.StatusOK, map[string]any{"applications": s.view.myApplications(whoOf(r).UserID)})
 }
 
 func (s *Service) handleQueue(w http.ResponseWriter, r *http.Request) {
@@ -200,7 +192,7 @@ func (s *Service) handleQueue(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, &ValidationError{Fields: []FieldError{{Field: "status", Code: "status", Message: "must be submitted, changes_requested, approved, rejected or withdrawn"}}})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"applications": s.view.queue(whoOf(r).UserID, status)})
+	httpserver.WriteJSON(w, http.StatusOK, map[string]any{"applications": s.view.queue(whoOf(r).UserID, status)})
 }
 
 func (s *Service) handleApplication(w http.ResponseWriter, r *http.Request) {
@@ -211,7 +203,7 @@ func (s *Service) handleApplication(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, toJSON(a, who))
+	httpserver.WriteJSON(w, http.StatusOK, toJSON(a, who))
 }
 
 func (s *Service) handleEdit(w http.ResponseWriter, r *http.Request) {
@@ -228,7 +220,7 @@ func (s *Service) handleEdit(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toJSON(a, who))
+	httpserver.WriteJSON(w, http.StatusOK, toJSON(a, who))
 }
 
 func (s *Service) handleSubmit(w http.ResponseWriter, r *http.Request) {
@@ -238,7 +230,7 @@ func (s *Service) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toJSON(a, who))
+	httpserver.WriteJSON(w, http.StatusOK, toJSON(a, who))
 }
 
 func (s *Service) handleWithdraw(w http.ResponseWriter, r *http.Request) {
@@ -248,7 +240,7 @@ func (s *Service) handleWithdraw(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toJSON(a, who))
+	httpserver.WriteJSON(w, http.StatusOK, toJSON(a, who))
 }
 
 func (s *Service) handleTimeline(w http.ResponseWriter, r *http.Request) {
@@ -262,7 +254,7 @@ func (s *Service) handleTimeline(w http.ResponseWriter, r *http.Request) {
 	// reviewers do not see the notes on their own application.
 	staff := who.staff() && a.Applicant != who.UserID
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, map[string]any{"entries": s.view.timeline(a.ID, staff)})
+	httpserver.WriteJSON(w, http.StatusOK, map[string]any{"entries": s.view.timeline(a.ID, staff)})
 }
 
 type voteInput struct {
@@ -282,7 +274,7 @@ func (s *Service) handleVote(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toJSON(a, who))
+	httpserver.WriteJSON(w, http.StatusOK, toJSON(a, who))
 }
 
 type decisionInput struct {
@@ -301,7 +293,7 @@ func (s *Service) handleDecide(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toJSON(a, who))
+	httpserver.WriteJSON(w, http.StatusOK, toJSON(a, who))
 }
 
 func (s *Service) handlePolicy(w http.ResponseWriter, r *http.Request) {
@@ -310,7 +302,7 @@ func (s *Service) handlePolicy(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, p)
+	httpserver.WriteJSON(w, http.StatusOK, p)
 }
 
 func (s *Service) handleSetPolicy(w http.ResponseWriter, r *http.Request) {
@@ -322,7 +314,7 @@ func (s *Service) handleSetPolicy(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, in)
+	httpserver.WriteJSON(w, http.StatusOK, in)
 }
 
 func (s *Service) handleUploadLogo(w http.ResponseWriter, r *http.Request) {
@@ -332,7 +324,7 @@ func (s *Service) handleUploadLogo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/alliance/logos/"+name)
-	writeJSON(w, http.StatusCreated, map[string]string{"logo": name, "url": "/api/alliance/logos/" + name})
+	httpserver.WriteJSON(w, http.StatusCreated, map[string]string{"logo": name, "url": "/api/alliance/logos/" + name})
 }
 
 func (s *Service) handleLogo(w http.ResponseWriter, r *http.Request) {
@@ -391,7 +383,7 @@ func (s *Service) handleMembers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	all := s.view.wall("", filterOf(r))
-	writeJSON(w, http.StatusOK, memberPage{Members: window(all, offset, limit), Total: len(all), Limit: limit, Offset: offset})
+	httpserver.WriteJSON(w, http.StatusOK, memberPage{Members: window(all, offset, limit), Total: len(all), Limit: limit, Offset: offset})
 }
 
 func window[T any](all []T, offset, limit int) []T {
@@ -418,7 +410,7 @@ func (s *Service) handleWall(w http.ResponseWriter, r *http.Request) {
 		var limit, offset int
 		if limit, offset, err = listParams(r); err == nil {
 			all := s.view.wall(at, MemberFilter{})
-			writeJSON(w, http.StatusOK, memberPage{Members: window(all, offset, limit), Total: len(all), Limit: limit, Offset: offset, At: at})
+			httpserver.WriteJSON(w, http.StatusOK, memberPage{Members: window(all, offset, limit), Total: len(all), Limit: limit, Offset: offset, At: at})
 			return
 		}
 	}
@@ -431,7 +423,7 @@ func (s *Service) handleMember(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, ErrNotFound)
 		return
 	}
-	writeJSON(w, http.StatusOK, p)
+	httpserver.WriteJSON(w, http.StatusOK, p)
 }
 
 func (s *Service) handleMemberHistory(w http.ResponseWriter, r *http.Request) {
@@ -440,7 +432,7 @@ func (s *Service) handleMemberHistory(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, ErrNotFound)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": h})
+	httpserver.WriteJSON(w, http.StatusOK, map[string]any{"entries": h})
 }
 
 type memberInput struct {
@@ -466,7 +458,7 @@ func (s *Service) handleUpdateMember(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, _, _, _ := s.view.member(m.ID)
-	writeJSON(w, http.StatusOK, p)
+	httpserver.WriteJSON(w, http.StatusOK, p)
 }
 
 type endInput struct {
@@ -560,15 +552,4 @@ func (s *Service) decodeJSON(w http.ResponseWriter, r *http.Request, dst any) bo
 		return false
 	}
 	return true
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		w.WriteHeader(http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
 }

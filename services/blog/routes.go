@@ -2,7 +2,6 @@ package blog
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -25,14 +24,7 @@ import (
 // Mount adds the JSON API under /api/blog/ to r.
 func (s *Service) Mount(r chi.Router) {
 	r.Route("/api/blog", func(r chi.Router) {
-		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-			httpserver.WriteProblem(w, r, httpserver.NewProblem(http.StatusNotFound, httpserver.TypeNotFound,
-				"Not found", "There is no blog endpoint at "+r.URL.Path+"."))
-		})
-		r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-			httpserver.WriteProblem(w, r, httpserver.NewProblem(http.StatusMethodNotAllowed, httpserver.TypeMethodNotAllowed,
-				"Method not allowed", r.Method+" is not supported on "+r.URL.Path+"."))
-		})
+		httpserver.APIFallbacks(r, "blog")
 		r.Use(web.Protect)
 		r.Get("/blogs", s.handleBlogs)
 		r.Get("/blogs/{blog}/posts", s.handlePosts)
@@ -94,7 +86,7 @@ func (s *Service) handleBlogs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	all := s.archive.blogList()
-	writeJSON(w, http.StatusOK, blogsResponse{Blogs: window(all, limit, offset), Total: len(all), Limit: limit, Offset: offset})
+	httpserver.WriteJSON(w, http.StatusOK, blogsResponse{Blogs: window(all, limit, offset), Total: len(all), Limit: limit, Offset: offset})
 }
 
 type postsResponse struct {
@@ -121,7 +113,7 @@ func (s *Service) handlePosts(w http.ResponseWriter, r *http.Request) {
 	for i, p := range page {
 		out.Posts[i] = *p
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpserver.WriteJSON(w, http.StatusOK, out)
 }
 
 // postResponse is one post with its body rendered to sanitised HTML.
@@ -146,7 +138,7 @@ func (s *Service) handlePost(w http.ResponseWriter, r *http.Request) {
 	if format == "" {
 		format = events.FormatMarkdown
 	}
-	writeJSON(w, http.StatusOK, postResponse{PostInfo: info, Format: format, HTML: s.renderer.Render(content)})
+	httpserver.WriteJSON(w, http.StatusOK, postResponse{PostInfo: info, Format: format, HTML: s.renderer.Render(content)})
 }
 
 // loadForPage finds a post: the read model says whether it is in the
@@ -204,7 +196,7 @@ func (s *Service) handleImport(w http.ResponseWriter, r *http.Request) {
 		stop()
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, sum)
+	httpserver.WriteJSON(w, http.StatusOK, sum)
 }
 
 // uploadTypes are the media types a raw (not multipart) upload may have,
@@ -310,10 +302,4 @@ func badUpload(detail string) error {
 
 func notFound(w http.ResponseWriter, r *http.Request, detail string) {
 	httpserver.WriteProblem(w, r, httpserver.NewProblem(http.StatusNotFound, httpserver.TypeNotFound, "Not found", detail))
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }

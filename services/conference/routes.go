@@ -3,7 +3,6 @@ package conference
 import (
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -35,14 +34,7 @@ func (s *Service) Routes() http.Handler {
 // Mount adds the JSON API under /api/conference/.
 func (s *Service) Mount(r chi.Router) {
 	r.Route("/api/conference", func(r chi.Router) {
-		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-			httpserver.WriteProblem(w, r, httpserver.NewProblem(http.StatusNotFound, httpserver.TypeNotFound,
-				"Not found", "There is no conference endpoint at "+r.URL.Path+"."))
-		})
-		r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-			httpserver.WriteProblem(w, r, httpserver.NewProblem(http.StatusMethodNotAllowed, httpserver.TypeMethodNotAllowed,
-				"Method not allowed", r.Method+" is not supported on "+r.URL.Path+"."))
-		})
+		httpserver.APIFallbacks(r, "conference")
 		r.Use(web.Protect, httpserver.LimitBody(maxBodyBytes), s.cfg.Verifier.Middleware)
 		r.Get("/ticket-keys", s.handleTicketKeys)
 		r.Get("/editions/{edition}", s.handleEdition)
@@ -84,7 +76,7 @@ func principal(r *http.Request) auth.Principal {
 
 func (s *Service) handleTicketKeys(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=300")
-	writeJSON(w, http.StatusOK, auth.JWKS{Keys: []auth.JWK{auth.Ed25519JWK(s.tickets.kid, s.tickets.public)}})
+	httpserver.WriteJSON(w, http.StatusOK, auth.JWKS{Keys: []auth.JWK{auth.Ed25519JWK(s.tickets.kid, s.tickets.public)}})
 }
 
 func (s *Service) handleEdition(w http.ResponseWriter, r *http.Request) {
@@ -94,7 +86,7 @@ func (s *Service) handleEdition(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, v)
+	httpserver.WriteJSON(w, http.StatusOK, v)
 }
 
 type editionInput struct {
@@ -153,7 +145,7 @@ func (s *Service) handleCreateEdition(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/conference/editions/"+c.ID)
-	writeJSON(w, http.StatusCreated, v)
+	httpserver.WriteJSON(w, http.StatusCreated, v)
 }
 
 type capacityInput struct {
@@ -179,7 +171,7 @@ func (s *Service) changeCapacity(w http.ResponseWriter, r *http.Request, session
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, v)
+	httpserver.WriteJSON(w, http.StatusOK, v)
 }
 
 func (s *Service) handleChangeEdition(w http.ResponseWriter, r *http.Request) {
@@ -221,7 +213,7 @@ func (s *Service) handleAddSession(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, v)
+	httpserver.WriteJSON(w, http.StatusCreated, v)
 }
 
 type inviteInput struct {
@@ -242,7 +234,7 @@ func (s *Service) handleIssueInvite(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"ticket_type": in.TicketType, "max_uses": in.MaxUses})
+	httpserver.WriteJSON(w, http.StatusCreated, map[string]any{"ticket_type": in.TicketType, "max_uses": in.MaxUses})
 }
 
 type registerInput struct {
@@ -292,7 +284,7 @@ func (s *Service) handleRegister(w http.ResponseWriter, r *http.Request) {
 	}
 	pl := v.(Placement)
 	w.Header().Set("Location", "/api/conference/registrations/"+pl.ID)
-	writeJSON(w, http.StatusCreated, pl)
+	httpserver.WriteJSON(w, http.StatusCreated, pl)
 }
 
 // editionOf reads the edition out of a registration id, "<edition>.<uuid>".
@@ -389,7 +381,7 @@ func (s *Service) handleRegistration(w http.ResponseWriter, r *http.Request) {
 	})
 	if ok {
 		w.Header().Set("Cache-Control", "no-store")
-		writeJSON(w, http.StatusOK, v)
+		httpserver.WriteJSON(w, http.StatusOK, v)
 	}
 }
 
@@ -401,7 +393,7 @@ func (s *Service) handleCancel(w http.ResponseWriter, r *http.Request) {
 		return viewOf(ed, reg), nil
 	})
 	if ok {
-		writeJSON(w, http.StatusOK, v)
+		httpserver.WriteJSON(w, http.StatusOK, v)
 	}
 }
 
@@ -413,7 +405,7 @@ func (s *Service) handleAccept(w http.ResponseWriter, r *http.Request) {
 		return viewOf(ed, reg), nil
 	})
 	if ok {
-		writeJSON(w, http.StatusOK, v)
+		httpserver.WriteJSON(w, http.StatusOK, v)
 	}
 }
 
@@ -427,7 +419,7 @@ func (s *Service) handleTimeline(w http.ResponseWriter, r *http.Request) {
 	})
 	if ok {
 		w.Header().Set("Cache-Control", "no-store")
-		writeJSON(w, http.StatusOK, v)
+		httpserver.WriteJSON(w, http.StatusOK, v)
 	}
 }
 
@@ -457,7 +449,7 @@ func (s *Service) ticketFor(w http.ResponseWriter, r *http.Request) (ticketRespo
 func (s *Service) handleTicket(w http.ResponseWriter, r *http.Request) {
 	if t, ok := s.ticketFor(w, r); ok {
 		w.Header().Set("Cache-Control", "no-store")
-		writeJSON(w, http.StatusOK, t)
+		httpserver.WriteJSON(w, http.StatusOK, t)
 	}
 }
 
@@ -500,7 +492,7 @@ func (s *Service) handleRevocations(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, v)
+	httpserver.WriteJSON(w, http.StatusOK, v)
 }
 
 type checkInInput struct {
@@ -552,7 +544,7 @@ func (s *Service) handleCheckIn(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, v)
+	httpserver.WriteJSON(w, http.StatusOK, v)
 }
 
 // Attendee is one row of an organiser's session list.
@@ -608,7 +600,7 @@ func (s *Service) handleAttendees(w http.ResponseWriter, r *http.Request) {
 		cw.Flush()
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"attendees": list})
+	httpserver.WriteJSON(w, http.StatusOK, map[string]any{"attendees": list})
 }
 
 // csvSafe keeps a name from being run as a formula by a spreadsheet.
@@ -683,15 +675,4 @@ func (s *Service) decodeJSON(w http.ResponseWriter, r *http.Request, dst any) bo
 		return false
 	}
 	return true
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		w.WriteHeader(http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
 }

@@ -3,7 +3,6 @@ package contest
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -34,13 +33,7 @@ func (s *Service) Routes() http.Handler {
 // Mount adds the JSON API under /api/contest/.
 func (s *Service) Mount(r chi.Router) {
 	r.Route("/api/contest", func(r chi.Router) {
-		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-			problem(w, r, http.StatusNotFound, "not-found", "Not found", "There is no contest endpoint at "+r.URL.Path+".")
-		})
-		r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-			httpserver.WriteProblem(w, r, httpserver.NewProblem(http.StatusMethodNotAllowed, httpserver.TypeMethodNotAllowed,
-				"Method not allowed", r.Method+" is not supported on "+r.URL.Path+"."))
-		})
+		httpserver.APIFallbacks(r, "contest")
 		r.Use(web.Protect, s.cfg.Verifier.Middleware)
 		r.Group(func(r chi.Router) {
 			r.Use(httpserver.LimitBody(maxBodyBytes))
@@ -114,7 +107,7 @@ func idKey(r *http.Request, command string) string {
 func contestID(r *http.Request) string { return chi.URLParam(r, "contest") }
 
 func (s *Service) handleContests(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"contests": s.public.list()})
+	httpserver.WriteJSON(w, http.StatusOK, map[string]any{"contests": s.public.list()})
 }
 
 func (s *Service) handleContest(w http.ResponseWriter, r *http.Request) {
@@ -124,7 +117,7 @@ func (s *Service) handleContest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, v)
+	httpserver.WriteJSON(w, http.StatusOK, v)
 }
 
 // handleGallery serves the published entries: the public, anonymous view
@@ -137,7 +130,7 @@ func (s *Service) handleGallery(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, v)
+	httpserver.WriteJSON(w, http.StatusOK, v)
 }
 
 type galleryResponse struct {
@@ -218,7 +211,7 @@ func (s *Service) handleCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/contest/contests/"+cmd.ID)
-	writeJSON(w, http.StatusCreated, v)
+	httpserver.WriteJSON(w, http.StatusCreated, v)
 }
 
 // organise runs an organiser's command and answers with the contest.
@@ -236,7 +229,7 @@ func (s *Service) organise(w http.ResponseWriter, r *http.Request, status int, d
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, status, v)
+	httpserver.WriteJSON(w, status, v)
 }
 
 func (s *Service) handleSchedule(w http.ResponseWriter, r *http.Request) {
@@ -358,7 +351,7 @@ func (s *Service) handleRanking(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, v)
+	httpserver.WriteJSON(w, http.StatusOK, v)
 }
 
 // EntryView is an entry as a judge sees it: no member names or
@@ -419,7 +412,7 @@ func (s *Service) handleQueue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, v)
+	httpserver.WriteJSON(w, http.StatusOK, v)
 }
 
 func (s *Service) handleConflict(w http.ResponseWriter, r *http.Request) {
@@ -438,7 +431,7 @@ func (s *Service) handleConflict(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"team": in.Team, "excluded": true})
+	httpserver.WriteJSON(w, http.StatusCreated, map[string]any{"team": in.Team, "excluded": true})
 }
 
 func (s *Service) handleScore(w http.ResponseWriter, r *http.Request) {
@@ -464,7 +457,7 @@ func (s *Service) handleScore(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, v)
+	httpserver.WriteJSON(w, http.StatusOK, v)
 }
 
 // ScoreView is one recorded score. Replaced is true for a score a later
@@ -528,7 +521,7 @@ func (s *Service) handleScores(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, v)
+	httpserver.WriteJSON(w, http.StatusOK, v)
 }
 
 // TeamView is a team as its members see it. Scores appear only after
@@ -660,7 +653,7 @@ func (s *Service) handleCreateTeam(w http.ResponseWriter, r *http.Request) {
 	}
 	tv := v.(TeamView)
 	w.Header().Set("Location", "/api/contest/contests/"+tv.Contest+"/teams/"+tv.ID)
-	writeJSON(w, http.StatusCreated, tv)
+	httpserver.WriteJSON(w, http.StatusCreated, tv)
 }
 
 func (s *Service) handleJoin(w http.ResponseWriter, r *http.Request) {
@@ -689,7 +682,7 @@ func (s *Service) handleJoin(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, v)
+	httpserver.WriteJSON(w, http.StatusOK, v)
 }
 
 // own runs f on the caller's team; anyone else's is not found.
@@ -727,13 +720,13 @@ func (s *Service) handleMyTeam(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, v)
+	httpserver.WriteJSON(w, http.StatusOK, v)
 }
 
 func (s *Service) handleTeam(w http.ResponseWriter, r *http.Request) {
 	if v, ok := s.own(w, r, "", func(c *Contest, t *Team, now time.Time, _ emit) (any, error) { return teamView(c, t, now), nil }); ok {
 		w.Header().Set("Cache-Control", "no-store")
-		writeJSON(w, http.StatusOK, v)
+		httpserver.WriteJSON(w, http.StatusOK, v)
 	}
 }
 
@@ -757,7 +750,7 @@ func (s *Service) handleRenewInvite(w http.ResponseWriter, r *http.Request) {
 		v.InviteCode = code
 		return v, nil
 	}); ok {
-		writeJSON(w, http.StatusOK, v)
+		httpserver.WriteJSON(w, http.StatusOK, v)
 	}
 }
 
@@ -811,7 +804,7 @@ func (s *Service) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, rc)
+	httpserver.WriteJSON(w, http.StatusOK, rc)
 }
 
 // handleUpload stores one attachment (the raw body; its name in ?name=).
@@ -836,7 +829,7 @@ func (s *Service) handleUpload(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, events.SubmissionAttachment{SHA256: sum, Name: name, ContentType: ct, Size: size})
+	httpserver.WriteJSON(w, http.StatusCreated, events.SubmissionAttachment{SHA256: sum, Name: name, ContentType: ct, Size: size})
 }
 
 type timelineResponse struct {
@@ -848,7 +841,7 @@ func (s *Service) handleTimeline(w http.ResponseWriter, r *http.Request) {
 		return timelineResponse{Entries: t.OwnerTimeline()}, nil
 	}); ok {
 		w.Header().Set("Cache-Control", "no-store")
-		writeJSON(w, http.StatusOK, v)
+		httpserver.WriteJSON(w, http.StatusOK, v)
 	}
 }
 
@@ -921,15 +914,4 @@ func (s *Service) decodeJSON(w http.ResponseWriter, r *http.Request, dst any) bo
 		return false
 	}
 	return true
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		w.WriteHeader(http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
 }

@@ -2,7 +2,6 @@ package identity
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -27,14 +26,7 @@ func (s *Service) Routes() http.Handler {
 func (s *Service) Mount(r chi.Router) {
 	r.Get("/.well-known/jwks.json", s.handleJWKS)
 	r.Route("/api/identity", func(r chi.Router) {
-		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-			httpserver.WriteProblem(w, r, httpserver.NewProblem(http.StatusNotFound, httpserver.TypeNotFound,
-				"Not found", "There is no identity endpoint at "+r.URL.Path+"."))
-		})
-		r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-			httpserver.WriteProblem(w, r, httpserver.NewProblem(http.StatusMethodNotAllowed, httpserver.TypeMethodNotAllowed,
-				"Method not allowed", r.Method+" is not supported on "+r.URL.Path+"."))
-		})
+		httpserver.APIFallbacks(r, "identity")
 		// Browsers send the refresh cookie to the API too, so a request a
 		// browser marks as coming from another site may not change anything.
 		r.Use(web.Protect, httpserver.LimitBody(maxBodyBytes))
@@ -57,7 +49,7 @@ func (s *Service) handleJWKS(w http.ResponseWriter, r *http.Request) {
 	// Short enough that caches in front of verifiers pick up a rotation
 	// quickly; verifiers also refetch on an unknown kid.
 	w.Header().Set("Cache-Control", "public, max-age=60")
-	writeJSON(w, http.StatusOK, s.keys.jwks())
+	httpserver.WriteJSON(w, http.StatusOK, s.keys.jwks())
 }
 
 func (s *Service) handleSignUp(w http.ResponseWriter, r *http.Request) {
@@ -74,7 +66,7 @@ func (s *Service) handleSignUp(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]string{"id": id})
+	httpserver.WriteJSON(w, http.StatusCreated, map[string]string{"id": id})
 }
 
 type logInInput struct {
@@ -196,7 +188,7 @@ func (s *Service) writeTokens(w http.ResponseWriter, res issued, withRefresh boo
 		body.RefreshToken = res.refreshToken
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, body)
+	httpserver.WriteJSON(w, http.StatusOK, body)
 }
 
 // meResponse is the owner's account: the one place the email is shown, to
@@ -215,7 +207,7 @@ func (s *Service) handleMe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, meResponse{ID: u.ID, Email: u.Email, DisplayName: u.DisplayName, Roles: u.Roles})
+	httpserver.WriteJSON(w, http.StatusOK, meResponse{ID: u.ID, Email: u.Email, DisplayName: u.DisplayName, Roles: u.Roles})
 }
 
 func (s *Service) handleGetProfile(w http.ResponseWriter, r *http.Request) {
@@ -224,7 +216,7 @@ func (s *Service) handleGetProfile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, ownerProfile(u))
+	httpserver.WriteJSON(w, http.StatusOK, ownerProfile(u))
 }
 
 func (s *Service) handlePutProfile(w http.ResponseWriter, r *http.Request) {
@@ -243,7 +235,7 @@ func (s *Service) handlePutProfile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, ownerProfile(u))
+	httpserver.WriteJSON(w, http.StatusOK, ownerProfile(u))
 }
 
 type timelineResponse struct {
@@ -282,7 +274,7 @@ func (s *Service) handleTimeline(w http.ResponseWriter, r *http.Request) {
 		resp.NextCursor = strconv.Itoa(next)
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, resp)
+	httpserver.WriteJSON(w, http.StatusOK, resp)
 }
 
 func (s *Service) handlePerson(w http.ResponseWriter, r *http.Request) {
@@ -297,7 +289,7 @@ func (s *Service) handlePerson(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.works.withWorks(view))
+	httpserver.WriteJSON(w, http.StatusOK, s.works.withWorks(view))
 }
 
 // currentUser loads the caller's account. A valid token for an account that
@@ -389,10 +381,4 @@ func (s *Service) decodeJSON(w http.ResponseWriter, r *http.Request, dst any) bo
 // problem answers with one of this service's problem types.
 func problem(w http.ResponseWriter, r *http.Request, status int, slug, title, detail string) {
 	httpserver.WriteProblem(w, r, httpserver.NewProblem(status, httpserver.ProblemBase+slug, title, detail))
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }
