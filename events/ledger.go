@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -239,4 +240,54 @@ func (l *Ledger[S]) CatchUp(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// Ledgers keeps one running Ledger per aggregate id, started on first use
+// and running until ctx ends.
+type Ledgers[S any] struct {
+	ctx   context.Context
+	build func(id string) *Ledger[S]
+	mu    sync.Mutex
+	byID  map[string]*Ledger[S]
+}
+
+// NewLedgers returns the ledgers that build makes, one per id, run on ctx.
+func NewLedgers[S any](ctx context.Context, build func(id string) *Ledger[S]) *Ledgers[S] {
+	return &Ledgers[S]{ctx: ctx, build: build, byID: map[string]*Ledger[S]{}}
+}
+
+// Get returns the running ledger of id. Unless creating, an id whose stream
+// has no events is ErrStreamNotFound, so that probing ids starts nothing.
+func (ls *Ledgers[S]) Get(ctx context.Context, id string, creating bool) (*Ledger[S], error) {
+	ls.mu.Lock()
+	l := ls.byID[id]
+	ls.mu.Unlock()
+	if l != nil {
+		return l, nil
+	}
+	l = ls.build(id)
+	if !creating {
+		if _, err := l.Store.ReadStream(ctx, l.Stream, ReadOptions{Count: 1}); err != nil {
+			return nil, err
+		}
+	}
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if running := ls.byID[id]; running != nil {
+		return running, nil
+	}
+	ls.byID[id] = l
+	go l.Run(ls.ctx)
+	return l, nil
+}
+
+// IDs lists the ids whose ledgers run.
+func (ls *Ledgers[S]) IDs() []string {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	ids := make([]string, 0, len(ls.byID))
+	for id := range ls.byID {
+		ids = append(ids, id)
+	}
+	return ids
 }

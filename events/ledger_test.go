@@ -197,3 +197,39 @@ func TestLedgerIdempotencyKeyDerivesIDs(t *testing.T) {
 		t.Error("a command without a key got a derived id")
 	}
 }
+
+// Ledgers start a ledger only for an aggregate that exists or is being
+// created, and hand out the same running ledger after that.
+func TestLedgersStartOnlyWhatExists(t *testing.T) {
+	l, store := newTestLedger(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	ls := events.NewLedgers(ctx, func(id string) *events.Ledger[*tracks] {
+		return events.NewLedger(events.LedgerConfig[*tracks]{
+			Name: id, Stream: "edition-" + id, Store: store, Now: time.Now,
+			New:        l.New,
+			Apply:      l.Apply,
+			Visibility: l.Visibility,
+		})
+	})
+	if _, err := ls.Get(ctx, "absent", false); !errors.Is(err, events.ErrStreamNotFound) {
+		t.Fatalf("Get of an aggregate without events: %v, want ErrStreamNotFound", err)
+	}
+	if ids := ls.IDs(); len(ids) != 0 {
+		t.Fatalf("probing started ledgers %v", ids)
+	}
+	first, err := ls.Get(ctx, "test", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := first.Do(ctx, &events.Command[*tracks]{Decide: add("t1")}); err != nil {
+		t.Fatal(err)
+	}
+	again, err := ls.Get(ctx, "test", false)
+	if err != nil || again != first {
+		t.Fatalf("second Get: %v (same ledger: %v)", err, again == first)
+	}
+	if ids := ls.IDs(); len(ids) != 1 || ids[0] != "test" {
+		t.Fatalf("running ledgers %v, want [test]", ids)
+	}
+}

@@ -220,13 +220,11 @@ func (p *Pages) editions(w http.ResponseWriter, r *http.Request) {
 	ids := p.index.editionIDs()
 	// Editions created in this process a moment ago may not have reached
 	// the index yet; their ledgers already run.
-	p.s.mu.Lock()
-	for id := range p.s.ledgers {
+	for _, id := range p.s.ledgers.IDs() {
 		if !slices.Contains(ids, id) {
 			ids = append(ids, id)
 		}
 	}
-	p.s.mu.Unlock()
 	var rows []editionRow
 	for _, id := range ids {
 		v, err := p.s.read(r.Context(), id, func(ed *Edition) (any, error) { return ed.Counts(), nil })

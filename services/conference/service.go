@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/yunqi-town/yunqi/events"
@@ -34,11 +33,9 @@ type Service struct {
 	log     *slog.Logger
 	tickets *ticketKey
 
-	ctx    context.Context // lives as long as the service: ledgers run on it
-	cancel context.CancelFunc
-
-	mu      sync.Mutex
-	ledgers map[string]*ledger
+	// ledgers run until cancel, which Run calls when its context ends.
+	cancel  context.CancelFunc
+	ledgers *events.Ledgers[*Edition]
 }
 
 // New opens the service, generating the ticket key on first start.
@@ -64,7 +61,9 @@ func New(cfg Config, store events.Store, logger *slog.Logger) (*Service, error) 
 		return nil, fmt.Errorf("conference: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Service{cfg: cfg, store: store, log: logger, tickets: key, ctx: ctx, cancel: cancel, ledgers: map[string]*ledger{}}, nil
+	s := &Service{cfg: cfg, store: store, log: logger, tickets: key, cancel: cancel}
+	s.ledgers = events.NewLedgers(ctx, func(id string) *ledger { return newLedger(id, store, logger, s.now) })
+	return s, nil
 }
 
 // Run keeps the ledgers running until ctx ends.
@@ -82,36 +81,17 @@ func (s *Service) Ready(context.Context) error { return nil }
 
 func (s *Service) now() time.Time { return s.cfg.Clock() }
 
-// ledgerFor returns the running ledger of an edition. Only editions that
-// exist (or are being created) get one, so probing ids starts nothing.
+// ledgerFor returns the running ledger of edition. Only aggregates that exist
+// (or are being created) get one, so probing ids starts nothing.
 func (s *Service) ledgerFor(ctx context.Context, edition string, creating bool) (*ledger, error) {
 	if !idPattern.MatchString(edition) {
 		return nil, ErrEditionNotFound
 	}
-	s.mu.Lock()
-	l := s.ledgers[edition]
-	s.mu.Unlock()
-	if l != nil {
-		return l, nil
+	l, err := s.ledgers.Get(ctx, edition, creating)
+	if errors.Is(err, events.ErrStreamNotFound) {
+		return nil, ErrEditionNotFound
 	}
-	if !creating {
-		_, err := s.store.ReadStream(ctx, events.EditionStream(edition), events.ReadOptions{Count: 1})
-		if errors.Is(err, events.ErrStreamNotFound) {
-			return nil, ErrEditionNotFound
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if l := s.ledgers[edition]; l != nil {
-		return l, nil
-	}
-	l = newLedger(edition, s.store, s.log, s.now)
-	s.ledgers[edition] = l
-	go l.Run(s.ctx)
-	return l, nil
+	return l, err
 }
 
 // exec runs decide in the edition's ledger.

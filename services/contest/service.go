@@ -43,11 +43,9 @@ type Service struct {
 	log   *slog.Logger
 	files *attachments
 
-	ctx    context.Context // ledgers run on it
-	cancel context.CancelFunc
-
-	mu      sync.Mutex
-	ledgers map[string]*ledger
+	// ledgers run until cancel, which Run calls when its context ends.
+	cancel  context.CancelFunc
+	ledgers *events.Ledgers[*Contest]
 
 	// public is the public read model of every contest (list, gallery),
 	// followed from the log so that it needs no ledger per contest.
@@ -80,8 +78,9 @@ func New(cfg Config, store events.Store, logger *slog.Logger) (*Service, error) 
 		return nil, fmt.Errorf("contest: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Service{cfg: cfg, store: store, log: logger, files: files, ctx: ctx, cancel: cancel,
-		ledgers: map[string]*ledger{}, public: newPublicView(store, logger)}, nil
+	s := &Service{cfg: cfg, store: store, log: logger, files: files, cancel: cancel, public: newPublicView(store, logger)}
+	s.ledgers = events.NewLedgers(ctx, func(id string) *ledger { return newLedger(id, store, logger, s.now) })
+	return s, nil
 }
 
 // Run follows the log for the public view and keeps the ledgers running
@@ -104,34 +103,17 @@ func (s *Service) Ready(context.Context) error {
 
 func (s *Service) now() time.Time { return s.cfg.Clock() }
 
+// ledgerFor returns the running ledger of id. Only aggregates that exist
+// (or are being created) get one, so probing ids starts nothing.
 func (s *Service) ledgerFor(ctx context.Context, id string, creating bool) (*ledger, error) {
 	if !idPattern.MatchString(id) {
 		return nil, ErrContestNotFound
 	}
-	s.mu.Lock()
-	l := s.ledgers[id]
-	s.mu.Unlock()
-	if l != nil {
-		return l, nil
+	l, err := s.ledgers.Get(ctx, id, creating)
+	if errors.Is(err, events.ErrStreamNotFound) {
+		return nil, ErrContestNotFound
 	}
-	if !creating {
-		_, err := s.store.ReadStream(ctx, events.ContestStream(id), events.ReadOptions{Count: 1})
-		if errors.Is(err, events.ErrStreamNotFound) {
-			return nil, ErrContestNotFound
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if l := s.ledgers[id]; l != nil {
-		return l, nil
-	}
-	l = newLedger(id, s.store, s.log, s.now)
-	s.ledgers[id] = l
-	go l.Run(s.ctx)
-	return l, nil
+	return l, err
 }
 
 func (s *Service) exec(ctx context.Context, id string, creating bool, meta events.Metadata, idKey string,
