@@ -71,13 +71,13 @@ func TestSubscriptionSurvivesServerRestart(t *testing.T) {
 	}
 	receive(20)
 
-	si.stop()
+	si.Stop()
 	// The adapter cannot write while the server is down, so the events
 	// of the outage go straight into the stand-in's log, as other nodes'
 	// clients would have written them.
-	write(15, si.store)
+	write(15, si.Store())
 	time.Sleep(200 * time.Millisecond)
-	if err := si.restart(); err != nil {
+	if err := si.Restart(); err != nil {
 		t.Fatal(err)
 	}
 	receive(35)
@@ -96,7 +96,7 @@ func TestSubscriptionSurvivesServerRestart(t *testing.T) {
 		}
 	case <-time.After(200 * time.Millisecond):
 	}
-	if n := si.subscriptions.Load(); n < 2 {
+	if n := si.Subscriptions(); n < 2 {
 		t.Fatalf("the stand-in saw %d subscriptions; the restart should have forced a resubscription", n)
 	}
 	if caughtUp != 1 {

@@ -5,8 +5,21 @@ import (
 	"testing"
 
 	"github.com/yunqi-town/yunqi/events"
+	"github.com/yunqi-town/yunqi/events/esdbstore/esdbtest"
 	"github.com/yunqi-town/yunqi/events/storetest"
 )
+
+// newTestStore opens the adapter on a fresh stand-in.
+func newTestStore(t testing.TB) (*Store, *esdbtest.Server) {
+	t.Helper()
+	si := esdbtest.Start(t)
+	s, err := Open(si.URL(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, si
+}
 
 // TestConformanceStandIn runs the contract through the real client and real
 // gRPC against the in-process stand-in.

@@ -38,6 +38,7 @@ type setting struct {
 	name   string
 	env    string
 	secret bool
+	redact func(string) string
 	check  func(any) error
 	typ    reflect.Type // of the flag's value, for checking Check's type
 	source Source
@@ -55,6 +56,11 @@ type Option func(*setting)
 
 // Secret masks the value wherever the configuration is described.
 func Secret() Option { return func(s *setting) { s.secret = true } }
+
+// Redact shows a value through fn wherever the configuration is
+// described: for a URL that may carry a password among what an operator
+// needs to see.
+func Redact(fn func(string) string) Option { return func(s *setting) { s.redact = fn } }
 
 // Check validates the resolved value. T must be the setting's type (string
 // for String, time.Duration for Duration…); a mismatch panics when the
@@ -92,6 +98,35 @@ func (s *Set) Duration(p *time.Duration, name string, def time.Duration, usage s
 	s.fs.DurationVar(p, name, def, s.usage(name, usage))
 	s.add(name, opts)
 }
+
+// List registers a setting that may be given more than once: each
+// occurrence of the flag adds entries, and so does the variable, whose
+// entries are separated by ";" (one variable cannot repeat). A semicolon
+// separates entries in a flag too, so both spell a list the same way.
+func (s *Set) List(p *[]string, name, usage string, opts ...Option) {
+	s.fs.Var((*listValue)(p), name, s.usage(name, usage+`; repeat the flag, or separate entries with ";"`))
+	s.add(name, opts)
+}
+
+type listValue []string
+
+func (l *listValue) String() string {
+	if l == nil {
+		return ""
+	}
+	return strings.Join(*l, ";")
+}
+
+func (l *listValue) Set(v string) error {
+	for e := range strings.SplitSeq(v, ";") {
+		if e = strings.TrimSpace(e); e != "" {
+			*l = append(*l, e)
+		}
+	}
+	return nil
+}
+
+func (l *listValue) Get() any { return []string(*l) }
 
 // EnvName is the environment variable that sets the named flag.
 func (s *Set) EnvName(name string) string {
@@ -177,6 +212,9 @@ func (st *setting) origin() string {
 func (st *setting) display(v string) string {
 	if st.secret {
 		return Mask(v)
+	}
+	if st.redact != nil {
+		return st.redact(v)
 	}
 	return v
 }

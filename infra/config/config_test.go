@@ -140,3 +140,56 @@ func TestCheckTypeMismatchPanics(t *testing.T) {
 	var n int
 	New(fs, "APP", func(string) string { return "" }).Int(&n, "n", 0, "n", Check(func(string) error { return nil }))
 }
+
+func TestListFromFlagsOrVariable(t *testing.T) {
+	parse := func(env map[string]string, args ...string) ([]string, error) {
+		fs := flag.NewFlagSet("test", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		var routes []string
+		s := New(fs, "APP", func(k string) string { return env[k] })
+		s.List(&routes, "route", "routes", Check(func(v []string) error {
+			for _, r := range v {
+				if !strings.Contains(r, "=") {
+					return errors.New("want NAME=URL, got " + r)
+				}
+			}
+			return nil
+		}))
+		return routes, s.Parse(args)
+	}
+	got, err := parse(nil, "--route", "a=1", "--route", "b=2;c=3")
+	if err != nil || strings.Join(got, " ") != "a=1 b=2 c=3" {
+		t.Errorf("flags: %q, %v", got, err)
+	}
+	got, err = parse(map[string]string{"APP_ROUTE": "a=1; b=2 ;"})
+	if err != nil || strings.Join(got, " ") != "a=1 b=2" {
+		t.Errorf("variable: %q, %v", got, err)
+	}
+	// A flag replaces the variable rather than adding to it, as for every
+	// other setting.
+	got, err = parse(map[string]string{"APP_ROUTE": "a=1"}, "--route", "z=9")
+	if err != nil || strings.Join(got, " ") != "z=9" {
+		t.Errorf("flag over variable: %q, %v", got, err)
+	}
+	if _, err := parse(map[string]string{"APP_ROUTE": "nonsense"}); err == nil || !strings.Contains(err.Error(), "APP_ROUTE") {
+		t.Errorf("bad entry: %v, want an error naming APP_ROUTE", err)
+	}
+}
+
+func TestRedactedURLShowsNoPassword(t *testing.T) {
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	var u string
+	s := New(fs, "APP", func(string) string { return "esdb://admin:changeit@db:2113?tls=false" })
+	s.String(&u, "event-store", "", "log", Redact(func(v string) string { return strings.ReplaceAll(v, "changeit", "xxxxx") }))
+	if err := s.Parse(nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range s.LogAttrs() {
+		if strings.Contains(a.Value.String(), "changeit") {
+			t.Errorf("log attribute %s shows the password", a)
+		}
+	}
+	if u != "esdb://admin:changeit@db:2113?tls=false" {
+		t.Errorf("the value itself must stay whole, got %q", u)
+	}
+}

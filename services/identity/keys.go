@@ -142,13 +142,18 @@ func (k *keyring) jwks() auth.JWKS {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.reloadIfChanged()
-	now := k.now()
+	return publishable(k.keys, k.now(), k.accessTTL, k.checkEvery)
+}
+
+// publishable is the key set of keys (oldest first) at now: the newest, and
+// each older one until every token it may have signed has expired.
+func publishable(keys []signingKey, now time.Time, accessTTL, checkEvery time.Duration) auth.JWKS {
 	set := auth.JWKS{Keys: []auth.JWK{}}
-	for i := len(k.keys) - 1; i >= 0; i-- {
-		key := k.keys[i]
-		if i < len(k.keys)-1 {
-			retired := k.keys[i+1].created
-			if now.After(retired.Add(k.accessTTL + k.checkEvery + publishSlack)) {
+	for i := len(keys) - 1; i >= 0; i-- {
+		key := keys[i]
+		if i < len(keys)-1 {
+			retired := keys[i+1].created
+			if now.After(retired.Add(accessTTL + checkEvery + publishSlack)) {
 				continue
 			}
 		}

@@ -70,6 +70,12 @@ func (p *Pages) Mount(r chi.Router) {
 		r.Get("/me", p.me)
 		r.Post("/me", p.saveProfile)
 		r.Get("/people/{id}", p.person)
+		// PageSession has renewed the visitor's cookies (or cleared dead
+		// ones) by the time this runs; all that is left is to go back.
+		r.Get("/session/renew", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "no-store")
+			http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
+		})
 	})
 }
 

@@ -163,9 +163,11 @@ var authzTable = map[string]routeRule{
 	"POST /identity/login":      {access: public},
 	"POST /identity/logout":     {access: public},
 	"GET /identity/people/{id}": {access: public},
-	"GET /identity/me":          {access: pageSession},
-	"POST /identity/me":         {access: pageSession},
-	"GET /blog/":                {access: public},
+	// Renewing sends the browser back; its session is whatever its cookies hold.
+	"GET /identity/session/renew": {access: public},
+	"GET /identity/me":            {access: pageSession},
+	"POST /identity/me":           {access: pageSession},
+	"GET /blog/":                  {access: public},
 
 	// search: public documents only, for anyone.
 	"GET /api/search":        {access: public, path: "/api/search?q=go&facets=blog"},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -54,6 +55,8 @@ func searchRebuildCmd(ctx context.Context, args []string, getenv func(string) st
 	c.register(set)
 	var indexDir string
 	set.String(&indexDir, "search-index", "", "directory of the search index (default <data>/index)")
+	var eng engineFlags
+	eng.register(set)
 	if help, err := parseFlags(fs, set.Parse, args, stdout, "search rebuild [flags]", searchRebuildAbout); help || err != nil {
 		return err
 	}
@@ -79,13 +82,19 @@ func searchRebuildCmd(ctx context.Context, args []string, getenv func(string) st
 		// Nobody holds the index: rebuild it here. The lock is taken
 		// again by the rebuild itself.
 		lock.Release()
-		store, err := openLog(&c, false, logger, nil)
+		if eng.EventStore == "" {
+			// A mistyped --data must not rebuild from a new, empty log.
+			if _, err := os.Stat(c.eventLogPath()); err != nil {
+				return fmt.Errorf("no event log at %s (check --data)", c.eventLogPath())
+			}
+		}
+		e, err := openEngines(ctx, &c, eng, true, logger, nil)
 		if err != nil {
 			return err
 		}
-		defer store.Close()
-		cfg := search.Config{Dir: dir, Open: openSearchIndex(logger)}
-		if err := search.RebuildOffline(ctx, cfg, store, logger, progress); err != nil {
+		defer e.Close()
+		cfg := search.Config{Dir: dir, Open: e.openIndex}
+		if err := search.RebuildOffline(ctx, cfg, e.store, logger, progress); err != nil {
 			return fmt.Errorf("search rebuild: %w", err)
 		}
 	}

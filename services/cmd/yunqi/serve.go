@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,6 +29,15 @@ type serveConfig struct {
 	SearchIndex     string
 	Demo            bool
 	Identity        identityFlags
+	Engines         engineFlags
+	// Services is the --services list as given; only is what it selects
+	// (empty: every service), gateway whether this process is the gateway.
+	Services    string
+	only        []string
+	gateway     bool
+	Routes      []string
+	routes      map[string][]*url.URL
+	IdentityURL string
 }
 
 const serveAbout = `
@@ -35,6 +46,16 @@ Serves Yunqi over HTTP on the embedded engines: the event log is
 it answers /healthz (the process is up), /readyz (projections have caught
 up), /metrics (Prometheus) and /api/openapi.json (the API description).
 SIGINT or SIGTERM stops it gracefully.
+
+One process runs every service by default. --services runs some of them,
+for one service per process behind a gateway: --services=gateway with one
+--route per service (--route conference=http://a:8080,http://b:8080) sends
+each service's paths to its instances, round-robin, skipping those whose
+/healthz fails. Services in another process than identity verify tokens
+with the key set at --identity-url, or with the keys in --data when they
+share the machine. With --event-store and --search-url the log and the
+index are EventStoreDB/KurrentDB and Meilisearch; an unreachable server is
+retried with backoff while /readyz says what is awaited.
 
 Rate limits are REQUESTS/WINDOW (10/15m, 30/1m, 10/h) or off; switch them
 off only for load tests. Behind a reverse proxy, name it with
@@ -71,11 +92,34 @@ func parseServe(args []string, getenv func(string) string, stdout io.Writer) (c 
 	set.String(&c.SearchIndex, "search-index", "", "directory of the search index, which this process holds alone (default <data>/index)")
 	set.Bool(&c.Demo, "demo", false, "seed demo data (conference editions, the alliance's founding members, the 2013 contest) into an empty event log; a log with events is left as it is")
 	c.Identity.register(set)
+	c.Engines.register(set)
+	set.String(&c.Services, "services", "all",
+		"services this process runs: all, or a comma-separated list of "+strings.Join(serviceNames, ", ")+"; or gateway alone",
+		config.Check(func(v string) error {
+			_, _, err := parseServices(v)
+			return err
+		}))
+	set.List(&c.Routes, "route", "gateway only: SERVICE=URL[,URL…], the instances of one service",
+		config.Check(func(v []string) error {
+			_, err := parseRoutes(v)
+			return err
+		}))
+	set.String(&c.IdentityURL, "identity-url", "",
+		"base URL of the identity service, whose key set verifies tokens in services running without it (default: the keys in --data)",
+		config.Check(checkHTTPURL))
 	if help, err := parseFlags(fs, set.Parse, args, stdout, "serve [flags]", serveAbout); help || err != nil {
 		return nil, nil, help, err
 	}
 	if fs.NArg() > 0 {
 		return nil, nil, false, fmt.Errorf("serve takes no arguments, got %q", fs.Args())
+	}
+	c.only, c.gateway, _ = parseServices(c.Services)
+	c.routes, _ = parseRoutes(c.Routes)
+	switch {
+	case c.gateway && len(c.routes) == 0:
+		return nil, nil, false, errors.New("--services=gateway needs a --route for at least one service")
+	case !c.gateway && len(c.routes) > 0:
+		return nil, nil, false, errors.New("--route is for --services=gateway; this process runs the services themselves")
 	}
 	// Settings that are only wrong together (a session shorter than its
 	// access token) fail here, before anything is opened.
@@ -94,6 +138,7 @@ func (c *serveConfig) deps(store events.Store, logger *slog.Logger, reg promethe
 		dataDir:   c.Data,
 		searchDir: searchDir(c.Data, c.SearchIndex),
 		identity:  c.Identity.identityConfig(c.Data),
+		only:      c.only,
 	}
 }
 
@@ -117,34 +162,51 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 	logger := c.logger()
 	logger.LogAttrs(ctx, slog.LevelInfo, "config", set.LogAttrs()...)
 
-	registry := httpserver.NewRegistry()
-	store, err := openLog(&c.commonConfig, true, logger, registry)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	if c.Demo {
-		if err := seedDemo(ctx, store, logger); err != nil {
-			return err
-		}
-	}
-
-	a, err := newApp(c.deps(store, logger, registry), c.serverOptions(logger, registry))
-	if err != nil {
-		return err
-	}
-
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.Addr, err)
 	}
-	// Tests and scripts that ask for port 0 read the real address here.
-	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
-	logger.Info("listening", "addr", ln.Addr().String(), "data", c.Data)
+	defer ln.Close()
+	// Tests and scripts that ask for port 0 read the real address here,
+	// once the port answers: when the app is built, or as soon as /readyz
+	// can say which server it waits for.
+	announce := sync.OnceFunc(func() {
+		fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
+		logger.Info("listening", "addr", ln.Addr().String(), "data", c.Data, "services", c.Services)
+	})
+
+	registry := httpserver.NewRegistry()
+	if c.gateway {
+		announce()
+		return serveGateway(ctx, c, ln, c.serverOptions(logger, registry))
+	}
+	eng, err := connectEngines(ctx, c, c.runs("search"), ln, announce, logger, registry)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	if c.Demo {
+		if err := seedDemo(ctx, eng.store, logger); err != nil {
+			return err
+		}
+	}
+
+	deps := c.deps(eng.store, logger, registry)
+	deps.openIndex = eng.openIndex
+	if !c.runs("identity") {
+		if deps.verifier, deps.pageSession, err = c.remoteAuth(logger); err != nil {
+			return err
+		}
+	}
+	a, err := newApp(deps, c.serverOptions(logger, registry))
+	if err != nil {
+		return err
+	}
 
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	wait := a.runServices(ctx, stop)
+	announce()
 	err = a.server.Serve(ctx, ln)
 	stop(nil)
 	wait()
@@ -157,7 +219,7 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 	return nil
 }
 
-// app is what serve runs: the HTTP server with every service mounted. Tests
+// app is what serve runs: the HTTP server with the services mounted. Tests
 // build it with newApp too, so that what they check is what serve serves.
 type app struct {
 	server   *httpserver.Server
@@ -173,7 +235,7 @@ func newApp(deps serviceDeps, opts httpserver.Options) (*app, error) {
 		return nil, err
 	}
 	deps.ui = ui
-	services, err := newServices(deps)
+	services, pageSession, err := newServices(deps)
 	if err != nil {
 		return nil, err
 	}
@@ -183,6 +245,9 @@ func newApp(deps serviceDeps, opts httpserver.Options) (*app, error) {
 			srv.AddReadyCheck(s.name, s.ready)
 		}
 	}
+	// The shell's own pages (home, not found) know the visitor through the
+	// same page session as the services' pages.
+	ui.Mount(srv.Router(), pageSession)
 	doc, err := openAPIDocument(services)
 	if err != nil {
 		return nil, err

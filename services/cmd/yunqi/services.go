@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"net/http"
+	"slices"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/yunqi-town/yunqi/events"
+	"github.com/yunqi-town/yunqi/infra/auth"
 	"github.com/yunqi-town/yunqi/infra/httpserver"
 	"github.com/yunqi-town/yunqi/services/alliance"
 	"github.com/yunqi-town/yunqi/services/blog"
@@ -39,120 +43,159 @@ type service struct {
 	openAPI []byte
 }
 
+// serviceNames are the services serve can run, in the order they start;
+// "gateway" is not among them, since it runs alone.
+var serviceNames = []string{"identity", "search", "conference", "blog", "alliance", "contest"}
+
+// servicePrefixes are the paths a service answers, on segment boundaries:
+// its API under /api/<name> and its pages under /<name>. Identity also
+// publishes the key set; the shell's own pages (home, not found) and the
+// shared assets go with it as the gateway's default. A test checks every
+// route a service mounts against this.
+func servicePrefixes(name string) []string {
+	p := []string{"/api/" + name, "/" + name}
+	if name == "identity" {
+		p = append(p, "/.well-known")
+	}
+	return p
+}
+
+// serviceOpenAPI is each service's part of /api/openapi.json, which the
+// gateway serves whole without running any service.
+var serviceOpenAPI = map[string]func() []byte{
+	"identity":   identity.OpenAPI,
+	"search":     search.OpenAPI,
+	"conference": conference.OpenAPI,
+	"blog":       blog.OpenAPI,
+	"alliance":   alliance.OpenAPI,
+	"contest":    contest.OpenAPI,
+}
+
 // serviceDeps is what services are built from.
 type serviceDeps struct {
 	store    events.Store
 	logger   *slog.Logger
 	registry prometheus.Registerer
 	dataDir  string
-	// searchDir holds the search index (<data>/index by default).
+	// searchDir holds the search index (<data>/index by default), opened
+	// with openIndex (nil: the embedded index).
 	searchDir string
+	openIndex search.OpenIndex
 	identity  identity.Config
 	ui        *web.UI
+	// only names the services to run; empty runs them all.
+	only []string
+	// verifier and pageSession recognise callers when identity runs in
+	// another process; with identity here, its own are used.
+	verifier    *auth.Verifier
+	pageSession func(http.Handler) http.Handler
 }
 
-// newServices builds the services serve runs.
-func newServices(deps serviceDeps) ([]service, error) {
-	idCfg := deps.identity
-	if idCfg.DataDir == "" {
-		idCfg.DataDir = deps.dataDir
+func (d serviceDeps) runs(name string) bool { return len(d.only) == 0 || slices.Contains(d.only, name) }
+
+// newServices builds the services serve runs, and the page session the
+// shell's pages use.
+func newServices(deps serviceDeps) ([]service, func(http.Handler) http.Handler, error) {
+	var out []service
+	verifier, pageSession := deps.verifier, deps.pageSession
+	if deps.runs("identity") {
+		idCfg := deps.identity
+		if idCfg.DataDir == "" {
+			idCfg.DataDir = deps.dataDir
+		}
+		id, err := identity.New(idCfg, deps.store, deps.logger)
+		if err != nil {
+			return nil, nil, err
+		}
+		pages, err := id.Pages(deps.ui) // parses templates and catalogues: a mistake stops start-up
+		if err != nil {
+			return nil, nil, err
+		}
+		verifier, pageSession = id.Verifier(), id.PageSession
+		out = append(out, service{name: "identity", ready: id.Ready, run: id.Run, openAPI: identity.OpenAPI(),
+			mount: func(r chi.Router) { id.Mount(r); pages.Mount(r) }})
 	}
-	id, err := identity.New(idCfg, deps.store, deps.logger)
-	if err != nil {
-		return nil, err
+	if verifier == nil || pageSession == nil {
+		return nil, nil, errors.New("the services need a token verifier: run identity in this process or name it")
 	}
-	pages, err := id.Pages(deps.ui) // parses templates and catalogues: a mistake stops start-up
-	if err != nil {
-		return nil, err
+	if deps.runs("search") {
+		open := deps.openIndex
+		if open == nil {
+			open = openSearchIndex(deps.logger)
+		}
+		sr, err := search.New(search.Config{Dir: deps.searchDir, Open: open}, deps.store, deps.logger)
+		if err != nil {
+			return nil, nil, err
+		}
+		pages, err := sr.Pages(deps.ui)
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, service{name: "search", ready: sr.Ready, run: sr.Run, openAPI: search.OpenAPI(),
+			mount: func(r chi.Router) { sr.Mount(r); pages.Mount(r, pageSession) }})
 	}
-	mountIdentity := func(r chi.Router) {
-		id.Mount(r)
-		pages.Mount(r)
-		// The shell's own pages (home, not found) know the visitor through
-		// identity's page session.
-		deps.ui.Mount(r, id.PageSession)
-	}
-	bl, err := blog.New(blog.Config{Verifier: id.Verifier()}, deps.store, deps.logger)
-	if err != nil {
-		return nil, err
-	}
-	blogPages, err := bl.Pages(deps.ui)
-	if err != nil {
-		return nil, err
-	}
-	mountBlog := func(r chi.Router) {
-		bl.Mount(r)
-		blogPages.Mount(r, id.PageSession)
-	}
-	conf, err := conference.New(conference.Config{DataDir: deps.dataDir, Verifier: id.Verifier()}, deps.store, deps.logger)
-	if err != nil {
-		return nil, err
-	}
-	confPages, err := conf.Pages(deps.ui)
-	if err != nil {
-		return nil, err
-	}
-	mountConference := func(r chi.Router) {
-		conf.Mount(r)
-		confPages.Mount(r, id.PageSession)
-	}
-	runConference := func(ctx context.Context) error {
-		// Both return when ctx ends; the pages' follower is waited for so
-		// that it never reads a store that is being closed.
-		done := make(chan struct{})
-		go func() { defer close(done); confPages.Run(ctx) }()
-		err := conf.Run(ctx)
-		<-done
-		return err
-	}
-	readyConference := func(ctx context.Context) error {
-		if err := conf.Ready(ctx); err != nil {
+	if deps.runs("conference") {
+		conf, err := conference.New(conference.Config{DataDir: deps.dataDir, Verifier: verifier}, deps.store, deps.logger)
+		if err != nil {
+			return nil, nil, err
+		}
+		pages, err := conf.Pages(deps.ui)
+		if err != nil {
+			return nil, nil, err
+		}
+		run := func(ctx context.Context) error {
+			// Both return when ctx ends; the pages' follower is waited for
+			// so that it never reads a store that is being closed.
+			done := make(chan struct{})
+			go func() { defer close(done); pages.Run(ctx) }()
+			err := conf.Run(ctx)
+			<-done
 			return err
 		}
-		return confPages.Ready(ctx)
+		ready := func(ctx context.Context) error {
+			if err := conf.Ready(ctx); err != nil {
+				return err
+			}
+			return pages.Ready(ctx)
+		}
+		out = append(out, service{name: "conference", ready: ready, run: run, openAPI: conference.OpenAPI(),
+			mount: func(r chi.Router) { conf.Mount(r); pages.Mount(r, pageSession) }})
 	}
-	sr, err := search.New(search.Config{Dir: deps.searchDir, Open: openSearchIndex(deps.logger)}, deps.store, deps.logger)
-	if err != nil {
-		return nil, err
+	if deps.runs("blog") {
+		bl, err := blog.New(blog.Config{Verifier: verifier}, deps.store, deps.logger)
+		if err != nil {
+			return nil, nil, err
+		}
+		pages, err := bl.Pages(deps.ui)
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, service{name: "blog", ready: bl.Ready, run: bl.Run, openAPI: blog.OpenAPI(),
+			mount: func(r chi.Router) { bl.Mount(r); pages.Mount(r, pageSession) }})
 	}
-	searchPages, err := sr.Pages(deps.ui)
-	if err != nil {
-		return nil, err
+	if deps.runs("alliance") {
+		al, err := alliance.New(alliance.Config{DataDir: deps.dataDir, Verifier: verifier}, deps.store, deps.logger)
+		if err != nil {
+			return nil, nil, err
+		}
+		pages, err := al.Pages(deps.ui)
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, service{name: "alliance", ready: al.Ready, run: al.Run, openAPI: alliance.OpenAPI(),
+			mount: func(r chi.Router) { al.Mount(r); pages.Mount(r, pageSession) }})
 	}
-	mountSearch := func(r chi.Router) {
-		sr.Mount(r)
-		searchPages.Mount(r, id.PageSession)
+	if deps.runs("contest") {
+		ct, err := contest.New(contest.Config{DataDir: deps.dataDir, Verifier: verifier}, deps.store, deps.logger)
+		if err != nil {
+			return nil, nil, err
+		}
+		pages, err := ct.Pages(deps.ui)
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, service{name: "contest", ready: ct.Ready, run: ct.Run, openAPI: contest.OpenAPI(),
+			mount: func(r chi.Router) { ct.Mount(r); pages.Mount(r, pageSession) }})
 	}
-	al, err := alliance.New(alliance.Config{DataDir: deps.dataDir, Verifier: id.Verifier()}, deps.store, deps.logger)
-	if err != nil {
-		return nil, err
-	}
-	allPages, err := al.Pages(deps.ui)
-	if err != nil {
-		return nil, err
-	}
-	mountAlliance := func(r chi.Router) {
-		al.Mount(r)
-		allPages.Mount(r, id.PageSession)
-	}
-	ct, err := contest.New(contest.Config{DataDir: deps.dataDir, Verifier: id.Verifier()}, deps.store, deps.logger)
-	if err != nil {
-		return nil, err
-	}
-	contestPages, err := ct.Pages(deps.ui)
-	if err != nil {
-		return nil, err
-	}
-	mountContest := func(r chi.Router) {
-		ct.Mount(r)
-		contestPages.Mount(r, id.PageSession)
-	}
-	return []service{
-		{name: "identity", mount: mountIdentity, ready: id.Ready, run: id.Run, openAPI: identity.OpenAPI()},
-		{name: "search", mount: mountSearch, ready: sr.Ready, run: sr.Run, openAPI: search.OpenAPI()},
-		{name: "conference", mount: mountConference, ready: readyConference, run: runConference, openAPI: conference.OpenAPI()},
-		{name: "blog", mount: mountBlog, ready: bl.Ready, run: bl.Run, openAPI: blog.OpenAPI()},
-		{name: "alliance", mount: mountAlliance, ready: al.Ready, run: al.Run, openAPI: alliance.OpenAPI()},
-		{name: "contest", mount: mountContest, ready: ct.Ready, run: ct.Run, openAPI: contest.OpenAPI()},
-	}, nil
+	return out, pageSession, nil
 }

@@ -1,12 +1,11 @@
-package esdbstore
-
-// A stand-in EventStoreDB for tests: it serves the gRPC Streams API
+// Package esdbtest is a stand-in EventStoreDB for tests: it serves the gRPC Streams API
 // (event_store.client.streams.Streams, the server interface generated in the
 // client module) on a loopback port over the SQLite store, so that the real
 // client and real gRPC run in `go test`. It follows the protocol as the
 // client and EventStoreDB's documentation describe it; where EventStoreDB's
 // behaviour differs from the Store contract (NoStream after a soft delete),
 // it behaves like EventStoreDB, so the adapter's corrections are exercised.
+package esdbtest
 
 import (
 	"context"
@@ -37,7 +36,8 @@ import (
 	"github.com/yunqi-town/yunqi/events/sqlitestore"
 )
 
-type standIn struct {
+// Server is the stand-in; Start serves one.
+type Server struct {
 	api.UnimplementedStreamsServer
 	store *sqlitestore.Store
 
@@ -51,7 +51,7 @@ type standIn struct {
 	addr  string
 	srv   *grpc.Server
 
-	subscriptions atomic.Int64 // subscriptions opened, to see resubscriptions
+	subscriptions atomic.Int64
 }
 
 type softState struct {
@@ -61,14 +61,14 @@ type softState struct {
 	metaRev uint64 // revision of the latest event in "$$name"
 }
 
-// startStandIn opens a SQLite store in a temporary directory and serves it.
-func startStandIn(t testing.TB) *standIn {
+// Start opens a SQLite store in a temporary directory and serves it.
+func Start(t testing.TB) *Server {
 	t.Helper()
 	st, err := sqlitestore.Open(filepath.Join(t.TempDir(), "events.db"), sqlitestore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &standIn{store: st, meta: map[string]*softState{}}
+	s := &Server{store: st, meta: map[string]*softState{}}
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -76,15 +76,16 @@ func startStandIn(t testing.TB) *standIn {
 	s.addr = lis.Addr().String()
 	s.serve(lis)
 	t.Cleanup(func() {
-		s.stop()
+		s.Stop()
 		st.Close()
 	})
 	return s
 }
 
-func (s *standIn) url() string { return "esdb://" + s.addr + "?tls=false" }
+// URL is the connection string of the stand-in.
+func (s *Server) URL() string { return "esdb://" + s.addr + "?tls=false" }
 
-func (s *standIn) serve(lis net.Listener) {
+func (s *Server) serve(lis net.Listener) {
 	srv := grpc.NewServer()
 	api.RegisterStreamsServer(srv, s)
 	s.srvMu.Lock()
@@ -93,8 +94,8 @@ func (s *standIn) serve(lis net.Listener) {
 	go srv.Serve(lis)
 }
 
-// stop closes the listener and every connection, as a crashed server does.
-func (s *standIn) stop() {
+// Stop closes the listener and every connection, as a crashed server does.
+func (s *Server) Stop() {
 	s.srvMu.Lock()
 	defer s.srvMu.Unlock()
 	if s.srv != nil {
@@ -103,8 +104,8 @@ func (s *standIn) stop() {
 	}
 }
 
-// restart serves again on the same port.
-func (s *standIn) restart() error {
+// Restart serves again on the same port.
+func (s *Server) Restart() error {
 	lis, err := net.Listen("tcp", s.addr)
 	if err != nil {
 		return err
@@ -204,7 +205,7 @@ func toProtoUUID(id uuid.UUID) *shared.UUID {
 	}}}
 }
 
-func (s *standIn) Append(as api.Streams_AppendServer) error {
+func (s *Server) Append(as api.Streams_AppendServer) error {
 	ctx := as.Context()
 	first, err := as.Recv()
 	if err != nil {
@@ -282,7 +283,7 @@ func (s *standIn) Append(as api.Streams_AppendServer) error {
 
 // append writes through to SQLite, keeping the stand-in's metadata of soft
 // deleted streams current.
-func (s *standIn) append(ctx context.Context, stream string, expected events.ExpectedRevision, evs []events.Proposed) (events.AppendResult, error) {
+func (s *Server) append(ctx context.Context, stream string, expected events.ExpectedRevision, evs []events.Proposed) (events.AppendResult, error) {
 	s.mu.RLock()
 	_, deleted := s.meta[stream]
 	s.mu.RUnlock()
@@ -313,7 +314,7 @@ func (s *standIn) append(ctx context.Context, stream string, expected events.Exp
 	return res, nil
 }
 
-func (s *standIn) Delete(ctx context.Context, req *api.DeleteReq) (*api.DeleteResp, error) {
+func (s *Server) Delete(ctx context.Context, req *api.DeleteReq) (*api.DeleteResp, error) {
 	o := req.GetOptions()
 	stream := string(o.GetStreamIdentifier().GetStreamName())
 	exp := events.Any
@@ -352,7 +353,7 @@ func (s *standIn) Delete(ctx context.Context, req *api.DeleteReq) (*api.DeleteRe
 	return &api.DeleteResp{PositionOption: &api.DeleteResp_Position_{Position: &api.DeleteResp_Position{CommitPosition: pos.Commit, PreparePosition: pos.Prepare}}}, nil
 }
 
-func (s *standIn) Tombstone(ctx context.Context, req *api.TombstoneReq) (*api.TombstoneResp, error) {
+func (s *Server) Tombstone(ctx context.Context, req *api.TombstoneReq) (*api.TombstoneResp, error) {
 	o := req.GetOptions()
 	stream := string(o.GetStreamIdentifier().GetStreamName())
 	exp := events.Any
@@ -409,7 +410,7 @@ func count(o *api.ReadReq_Options) int {
 	return int(n)
 }
 
-func (s *standIn) Read(req *api.ReadReq, rs api.Streams_ReadServer) error {
+func (s *Server) Read(req *api.ReadReq, rs api.Streams_ReadServer) error {
 	ctx := rs.Context()
 	o := req.GetOptions()
 	backwards := o.GetReadDirection() == api.ReadReq_Options_Backwards
@@ -498,7 +499,7 @@ func (s *standIn) Read(req *api.ReadReq, rs api.Streams_ReadServer) error {
 }
 
 // readMeta serves "$$name", whose last event holds the stream's $tb.
-func (s *standIn) readMeta(stream string, rs api.Streams_ReadServer) error {
+func (s *Server) readMeta(stream string, rs api.Streams_ReadServer) error {
 	s.mu.RLock()
 	st := s.meta[stream]
 	var e events.Event
@@ -565,7 +566,7 @@ func filterOf(o *api.ReadReq_Options) (matcher, int, error) {
 	return m, window * mult, nil
 }
 
-func (s *standIn) subscribe(ctx context.Context, o *api.ReadReq_Options, rs api.Streams_ReadServer) error {
+func (s *Server) subscribe(ctx context.Context, o *api.ReadReq_Options, rs api.Streams_ReadServer) error {
 	s.subscriptions.Add(1)
 	match, interval, err := filterOf(o)
 	if err != nil {
@@ -619,14 +620,9 @@ func (s *standIn) subscribe(ctx context.Context, o *api.ReadReq_Options, rs api.
 	return nil
 }
 
-// newTestStore opens the adapter on a fresh stand-in.
-func newTestStore(t testing.TB) (*Store, *standIn) {
-	t.Helper()
-	si := startStandIn(t)
-	s, err := Open(si.url(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s, si
-}
+// Subscriptions counts the subscriptions opened, to see resubscriptions.
+func (s *Server) Subscriptions() int64 { return s.subscriptions.Load() }
+
+// Store is the SQLite store the stand-in serves, for writing behind the
+// client's back (as another client of a real server would).
+func (s *Server) Store() *sqlitestore.Store { return s.store }
