@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -31,13 +30,13 @@ type engineFlags struct {
 }
 
 func (f *engineFlags) register(s *config.Set) {
-	s.String(&f.EventStore, "event-store", "",
+	s.String(&f.EventStore, "eventstore", "",
 		"EventStoreDB or KurrentDB connection string (esdb://host:2113?tls=false, esdb+discover://…); empty: the SQLite log in --data",
 		config.Redact(redactURL), config.Check(checkEventStoreURL))
-	s.String(&f.SearchURL, "search-url", "",
+	s.String(&f.SearchURL, "search", "",
 		"Meilisearch base URL (http://host:7700); empty: the embedded index in --search-index",
 		config.Redact(redactURL), config.Check(checkHTTPURL))
-	s.String(&f.SearchKey, "search-key", "", "Meilisearch API key (with --search-url)", config.Secret())
+	s.String(&f.SearchKey, "search-key", "", "Meilisearch API key (with --search)", config.Secret())
 }
 
 func (f *engineFlags) embedded() bool { return f.EventStore == "" && f.SearchURL == "" }
@@ -220,14 +219,4 @@ func resumeAccept(ln net.Listener) {
 	if d, ok := ln.(interface{ SetDeadline(time.Time) error }); ok {
 		d.SetDeadline(time.Time{})
 	}
-}
-
-// needsSearch reports whether the named services include search.
-func needsSearch(names []string) bool {
-	for _, n := range names {
-		if strings.EqualFold(n, "search") {
-			return true
-		}
-	}
-	return false
 }

@@ -26,7 +26,7 @@ func TestServeOnEventStoreDBAndMeilisearch(t *testing.T) {
 	es := esdbtest.Start(t)
 	meili := meilitest.New(t, "master-key-for-tests")
 	base, _ := serve(t, t.TempDir(), append([]string{"--demo",
-		"--event-store", es.URL(), "--search-url", meili.URL, "--search-key", "master-key-for-tests"}, rateOff...)...)
+		"--eventstore", es.URL(), "--search", meili.URL, "--search-key", "master-key-for-tests"}, rateOff...)...)
 	waitUntil(t, func() bool { code, _ := get(t, base+"/readyz"); return code == 200 })
 
 	head, err := es.Store().Head(t.Context())
@@ -68,7 +68,7 @@ func TestServeWaitsForUnreachableEngines(t *testing.T) {
 	meili := meilitest.New(t, "k")
 	meiliAddr := freeAddr(t)
 
-	base, _ := serve(t, t.TempDir(), "--event-store", es.URL(), "--search-url", "http://"+meiliAddr, "--search-key", "k")
+	base, _ := serve(t, t.TempDir(), "--eventstore", es.URL(), "--search", "http://"+meiliAddr, "--search-key", "k")
 	if code, _ := get(t, base+"/healthz"); code != 200 {
 		t.Fatalf("/healthz while waiting = %d, want 200: the process is up", code)
 	}

@@ -53,7 +53,7 @@ for one service per process behind a gateway: --services=gateway with one
 each service's paths to its instances, round-robin, skipping those whose
 /healthz fails. Services in another process than identity verify tokens
 with the key set at --identity-url, or with the keys in --data when they
-share the machine. With --event-store and --search-url the log and the
+share the machine. With --eventstore and --search the log and the
 index are EventStoreDB/KurrentDB and Meilisearch; an unreachable server is
 retried with backoff while /readyz says what is awaited.
 

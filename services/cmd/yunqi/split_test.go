@@ -85,8 +85,8 @@ func TestServicesAndRoutesFlags(t *testing.T) {
 		{[]string{"--services", "gateway", "--route", "identity=http://a:1/x"}, "has a path"},
 		{[]string{"--services", "gateway", "--route", "identity=http://a:1", "--route", "identity=http://b:1"}, "routed twice"},
 		{[]string{"--services", "gateway", "--route", "gateway=http://a:1"}, `no service "gateway"`},
-		{[]string{"--event-store", "http://db:2113"}, "want esdb://"},
-		{[]string{"--search-url", "meili:7700"}, "http:// or https://"},
+		{[]string{"--eventstore", "http://db:2113"}, "want esdb://"},
+		{[]string{"--search", "meili:7700"}, "http:// or https://"},
 	} {
 		_, _, _, err := parseServe(tc.args, quietEnv(), io.Discard)
 		switch {
