@@ -37,8 +37,7 @@ type Index struct {
 	idx    bleve.Index
 	closed bool
 
-	avgMu    sync.Mutex
-	avgCache avgCache
+	lengths lengthCache // field lengths per segment, for ranking
 }
 
 var _ search.Index = (*Index)(nil)
@@ -287,9 +286,15 @@ func toBleve(d search.Document) (map[string]any, error) {
 	return m, nil
 }
 
-// document reads a stored document back.
-func (ix *Index) document(id string) (search.Document, error) {
-	doc, err := ix.idx.Document(id)
+// document reads a stored document back, from r when given.
+func (ix *Index) document(r index.IndexReader, id string) (search.Document, error) {
+	var doc index.Document
+	var err error
+	if r != nil {
+		doc, err = r.Document(id)
+	} else {
+		doc, err = ix.idx.Document(id)
+	}
 	if err != nil {
 		return search.Document{}, err
 	}

@@ -83,48 +83,6 @@ func parseQuery(q string) []qword {
 	return out
 }
 
-// candidateQuery matches documents with any query word in any searchable
-// field, in any accepted form: exactly, by stem, with typos, or as a
-// prefix. Its scores are replaced by the scorer's (rank.go).
-func candidateQuery(words []qword) query.Query {
-	var all []query.Query
-	for _, w := range words {
-		var forms []query.Query
-		for _, field := range search.SearchableFields {
-			forms = append(forms, fieldForms(w, field)...)
-		}
-		if w.Kind == analysis.Latin {
-			forms = append(forms, fieldForms(w, fieldPinyin)...)
-		}
-		all = append(all, bleve.NewDisjunctionQuery(forms...))
-	}
-	return bleve.NewDisjunctionQuery(all...)
-}
-
-func fieldForms(w qword, field string) []query.Query {
-	var out []query.Query
-	term := func(t string) {
-		q := bleve.NewTermQuery(t)
-		q.SetField(field)
-		out = append(out, q)
-	}
-	if field == fieldPinyin {
-		// Pinyin terms are not in the vocabulary; the field is tiny, so
-		// its own prefix lookup is cheap.
-		term(w.Term)
-		if w.prefix {
-			q := bleve.NewPrefixQuery(w.Term)
-			q.SetField(field)
-			out = append(out, q)
-		}
-		return out
-	}
-	for _, f := range w.forms {
-		term(f)
-	}
-	return out
-}
-
 // filterQuery turns a parsed filter into a Bleve query.
 func filterQuery(e search.Expr) (query.Query, error) {
 	switch e := e.(type) {
@@ -257,16 +215,7 @@ const (
 // may match with typos or as a prefix. Doing this once per word, rather
 // than a fuzzy and a prefix query per field, builds each Levenshtein
 // automaton once.
-func (ix *Index) expand(ctx context.Context, words []qword) error {
-	adv, err := ix.idx.Advanced()
-	if err != nil {
-		return err
-	}
-	r, err := adv.Reader()
-	if err != nil {
-		return err
-	}
-	defer r.Close()
+func (ix *Index) expand(ctx context.Context, r index.IndexReader, words []qword) error {
 	n, err := r.DocCount()
 	if err != nil {
 		return err

@@ -2,17 +2,13 @@ package bleveindex
 
 import (
 	"cmp"
-	"context"
 	"math"
 	"slices"
 	"strings"
 
-	"github.com/blevesearch/bleve/v2"
 	blevesearch "github.com/blevesearch/bleve/v2/search"
-	"github.com/blevesearch/bleve/v2/search/query"
 
 	"github.com/yunqi-town/yunqi/services/search"
-	"github.com/yunqi-town/yunqi/services/search/analysis"
 )
 
 // Ranking. Meilisearch ranks by rules applied one after another: matched
@@ -96,11 +92,8 @@ type acceptance struct {
 	form  float64
 }
 
-func newScorer(words []qword, avg map[string]float64) *scorer {
-	s := &scorer{words: words, accepted: map[string][]acceptance{}}
-	for i, name := range rankFields {
-		s.avg[i] = avg[name]
-	}
+func newScorer(words []qword, avg [maxRankFields]float64) *scorer {
+	s := &scorer{words: words, accepted: map[string][]acceptance{}, avg: avg}
 	for _, w := range words {
 		for _, t := range append(w.forms, w.Term) {
 			if _, done := s.accepted[t]; !done {
@@ -147,13 +140,13 @@ type features struct {
 	proximity int
 }
 
-func (s *scorer) score(_ context.Context, d *blevesearch.DocumentMatch) (float64, error) {
-	return s.features(d).relevance(), nil
+func (s *scorer) score(d *blevesearch.DocumentMatch, lens *[maxRankFields]float64) float64 {
+	return s.features(d, lens).relevance()
 }
 
-// features reads a document's term locations (and its field lengths,
-// loaded as doc values into d.Fields) against the query.
-func (s *scorer) features(d *blevesearch.DocumentMatch) features {
+// features reads a document's term locations against the query, with its
+// field lengths in words (see lengthCache).
+func (s *scorer) features(d *blevesearch.DocumentMatch, lens *[maxRankFields]float64) features {
 	occ := make([]occurrence, 0, len(d.FieldTermLocations))
 	var scratch []acceptance
 	for _, ftl := range d.FieldTermLocations {
@@ -230,7 +223,7 @@ func (s *scorer) features(d *blevesearch.DocumentMatch) features {
 			name := rankFields[field]
 			norm := 1.0
 			if avg := s.avg[field]; avg > 0 {
-				norm = 1 - fieldB[name] + fieldB[name]*length(d, name)/avg
+				norm = 1 - fieldB[name] + fieldB[name]*lens[field]/avg
 			}
 			f.bm25 += fieldWeight[name] * w.idf * tf * (k1 + 1) / (tf + k1*max(norm, 0.1))
 		}
@@ -249,18 +242,6 @@ func (s *scorer) features(d *blevesearch.DocumentMatch) features {
 		f.coverage = got / total
 	}
 	return f
-}
-
-// length is a field's length in words, from the doc values loaded for
-// the score; pinyin terms are few and count as one.
-func length(d *blevesearch.DocumentMatch, field string) float64 {
-	if field == fieldPinyin {
-		field = "authors"
-	}
-	if v, ok := d.Fields[lengthPrefix+field].(float64); ok {
-		return v
-	}
-	return 0
 }
 
 // relevance folds the rules into one score:
@@ -377,41 +358,8 @@ func typoDistance(a, b string, limit int) int {
 
 // Two passes. Scoring from term locations costs a location decode and a
 // feature build per document, and a common word matches most of a large
-// index, so locations are read only for a pool of candidates that Bleve's
-// own BM25 (postings frequencies and norms, no locations) picks: each
-// query word a disjunction of its forms in every searchable field, boosted
-// by field and form weight as the scorer weighs them. Bleve multiplies a
-// disjunction's score by the share of its clauses that matched; the outer
-// one, over the words, thereby rewards documents with more of the query,
-// as coverage does; the inner one, over a word's forms and fields, would
-// make a word with many typo or prefix forms count for less than a plain
-// one, so each clause's boost is multiplied by the clause count to undo
-// it.
-func poolQuery(words []qword) query.Query {
-	all := make([]query.Query, 0, len(words))
-	for i := range words {
-		w := &words[i]
-		var clauses []query.Query
-		for _, field := range search.SearchableFields {
-			for _, f := range w.forms {
-				_, typos, form := w.accepts(f)
-				q := bleve.NewTermQuery(f)
-				q.SetField(field)
-				q.SetBoost(fieldWeight[field] * form / float64(1+typos))
-				clauses = append(clauses, q)
-			}
-		}
-		if w.Kind == analysis.Latin {
-			for _, q := range fieldForms(*w, fieldPinyin) {
-				q.(query.BoostableQuery).SetBoost(fieldWeight[fieldPinyin])
-				clauses = append(clauses, q)
-			}
-		}
-		for _, q := range clauses {
-			b := q.(query.BoostableQuery)
-			b.SetBoost(b.Boost() * float64(len(clauses)))
-		}
-		all = append(all, bleve.NewDisjunctionQuery(clauses...))
-	}
-	return bleve.NewDisjunctionQuery(all...)
-}
+// index, so locations are read only for a pool of candidates that a
+// cheaper first pass picks (passes.go): Bleve's BM25 from postings
+// frequencies and norms alone, each query word's forms in every
+// searchable field boosted by field and form weight as the scorer weighs
+// them, more matched words counting for more, as coverage does.
