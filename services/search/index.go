@@ -31,6 +31,13 @@ type Index interface {
 	Close() error
 }
 
+// Dropper is an Index kept outside its generation directory (on a search
+// server): when a rebuild retires it, Drop deletes it there, as removing
+// the directory deletes an embedded one.
+type Dropper interface {
+	Drop(ctx context.Context) error
+}
+
 // Batch is one atomic write to an index.
 type Batch struct {
 	Upserts []Document

@@ -62,6 +62,13 @@ func (s *Service) Rebuild(ctx context.Context, progress func(string)) error {
 		if err := old.ix.Close(); err != nil {
 			s.log.Warn("search: close the old index", "err", err)
 		}
+		if d, ok := old.ix.(Dropper); ok {
+			dctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			if err := d.Drop(dctx); err != nil {
+				s.log.Warn("search: drop the old index", "dir", old.dir, "err", err)
+			}
+			cancel()
+		}
 		if err := os.RemoveAll(old.dir); err != nil {
 			s.log.Warn("search: remove the old index", "dir", old.dir, "err", err)
 		}

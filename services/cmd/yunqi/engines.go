@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -136,14 +138,26 @@ func openEngines(ctx context.Context, c *commonConfig, f engineFlags, needSearch
 }
 
 // meiliOpener maps the search service's index generations (directories
-// g1, g2… that a rebuild moves between) onto Meilisearch indexes of the
-// same names; the directory keeps only the service's lock and the name of
-// the generation in use.
+// g1, g2… that a rebuild moves between) onto Meilisearch indexes named
+// after them; the directory keeps only the service's lock, the name of the
+// generation in use and a marker that the index was started from it. A
+// generation whose directory is missing starts afresh: a rebuild clears
+// the directory to build from position 0, and a new volume must not trust
+// an index some earlier process left half-written under the same name.
 func meiliOpener(client *meiliindex.Client) search.OpenIndex {
 	return func(dir string) (search.Index, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		return client.Open(ctx, "yunqi_"+filepath.Base(dir))
+		uid := "yunqi_" + filepath.Base(dir)
+		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+			if err := client.Delete(ctx, uid); err != nil {
+				return nil, err
+			}
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return nil, err
+			}
+		}
+		return client.Open(ctx, uid)
 	}
 }
 

@@ -25,7 +25,8 @@ var rateOff = []string{"--rate-signup-per-address", "off", "--rate-login-per-add
 func TestServeOnEventStoreDBAndMeilisearch(t *testing.T) {
 	es := esdbtest.Start(t)
 	meili := meilitest.New(t, "master-key-for-tests")
-	base, _ := serve(t, t.TempDir(), append([]string{"--demo",
+	data := t.TempDir()
+	base, _ := serve(t, data, append([]string{"--demo",
 		"--eventstore", es.URL(), "--search", meili.URL, "--search-key", "master-key-for-tests"}, rateOff...)...)
 	waitUntil(t, func() bool { code, _ := get(t, base+"/readyz"); return code == 200 })
 
@@ -56,6 +57,30 @@ func TestServeOnEventStoreDBAndMeilisearch(t *testing.T) {
 	}
 	if _, n := meili.SearchTime(); n == 0 {
 		t.Error("the search did not go to Meilisearch")
+	}
+
+	// A rebuild builds the next generation as a new Meilisearch index,
+	// swaps it in and deletes the old one.
+	if out, err := runCmd(t, "search", "rebuild", "--data", data); err != nil {
+		t.Fatalf("search rebuild: %v\n%s", err, out)
+	}
+	indexStatus := func(uid string) int {
+		req, _ := http.NewRequest("GET", meili.URL+"/indexes/"+uid, nil)
+		req.Header.Set("Authorization", "Bearer master-key-for-tests")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	waitUntil(t, func() bool { return indexStatus("yunqi_g1") == http.StatusNotFound })
+	if got := indexStatus("yunqi_g2"); got != http.StatusOK {
+		t.Errorf("after the rebuild, index yunqi_g2 answers %d", got)
+	}
+	code, body = get(t, base+"/api/search?type=startup&limit=1")
+	if code != 200 || json.Unmarshal([]byte(body), &res) != nil || res.Total < 29 {
+		t.Fatalf("search after the rebuild: %d %.300s", code, body)
 	}
 }
 

@@ -352,6 +352,12 @@ func (ix *Index) Close() error {
 	return nil
 }
 
+// Drop deletes the index from the server (a retired generation).
+func (ix *Index) Drop(ctx context.Context) error {
+	ix.Close()
+	return ix.c.deleteIndex(ctx, ix.uid)
+}
+
 // formatted unmarshals a hit's _formatted (marked, not yet escaped).
 type formatted struct {
 	Title   string   `json:"title"`

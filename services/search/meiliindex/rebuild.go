@@ -47,6 +47,9 @@ func (c *Client) Promote(ctx context.Context, live, staging *Index) error {
 	return c.deleteIndex(ctx, staging.uid)
 }
 
+// Delete deletes the index uid, if there is one.
+func (c *Client) Delete(ctx context.Context, uid string) error { return c.deleteIndex(ctx, uid) }
+
 func (c *Client) deleteIndex(ctx context.Context, uid string) error {
 	ix := &Index{c: c, uid: uid}
 	return ix.run(ctx, "delete index", func() (*meilisearch.TaskInfo, error) {
