@@ -441,24 +441,9 @@ func (p *Pages) mine(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Pages) timelineRows(tr web.Translator, entries []TimelineEntry) []timelineRow {
-	// A request for changes is a vote and the decision it triggers, with
-	// the same comment; the decision's row alone shows it.
-	type request struct {
-		round   int
-		comment string
-	}
-	requested := map[request]bool{}
-	for _, e := range entries {
-		if e.Kind == "changes_requested" {
-			requested[request{e.Round, e.Comment}] = true
-		}
-	}
 	rows := make([]timelineRow, 0, len(entries))
 	for i := len(entries) - 1; i >= 0; i-- {
 		e := entries[i]
-		if e.Kind == "review" && e.Vote == events.VoteRequestChanges && requested[request{e.Round, e.Comment}] {
-			e.Comment = ""
-		}
 		text := tr.T("alliance.kind." + e.Kind)
 		switch {
 		case e.Kind == "review":

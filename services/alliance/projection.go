@@ -215,6 +215,17 @@ func (v *view) apply(e events.Event, log *slog.Logger) {
 		add(p.ApplicationID, item)
 	case events.ApplicationChangesRequested:
 		v.setStatus(p.ApplicationID, StatusChangesRequested, "")
+		// A reviewer's request for changes is a vote and the decision it
+		// triggers, both with the reviewer's comment; the decision alone
+		// carries it, so the applicant reads it once.
+		items := v.timelines[p.ApplicationID]
+		for i := len(items) - 1; i >= 0; i-- {
+			it := &items[i]
+			if it.Kind == "review" && it.Round == p.Round && it.Vote == events.VoteRequestChanges && it.Comment == p.Comment {
+				it.Comment = ""
+				break
+			}
+		}
 		item.Kind, item.Round, item.Comment, item.DecidedBy = "changes_requested", p.Round, p.Comment, p.DecidedBy
 		add(p.ApplicationID, item)
 	case events.ApplicationApproved:
