@@ -32,13 +32,40 @@ type engineFlags struct {
 }
 
 func (f *engineFlags) register(s *config.Set) {
-	s.String(&f.EventStore, "eventstore", "",
-		"EventStoreDB or KurrentDB connection string (esdb://host:2113?tls=false, esdb+discover://…); empty: the SQLite log in --data",
-		config.Redact(redactURL), config.Check(checkEventStoreURL))
+	eventStoreFlag(s, &f.EventStore)
 	s.String(&f.SearchURL, "search", "",
 		"Meilisearch base URL (http://host:7700); empty: the embedded index in --search-index",
 		config.Redact(redactURL), config.Check(checkHTTPURL))
 	s.String(&f.SearchKey, "search-key", "", "Meilisearch API key (with --search)", config.Secret())
+}
+
+// eventStoreFlag registers --eventstore alone, for the commands that work
+// on the log but never on the index.
+func eventStoreFlag(s *config.Set, p *string) {
+	s.String(p, "eventstore", "",
+		"EventStoreDB or KurrentDB connection string (esdb://host:2113?tls=false); empty: the SQLite log in --data",
+		config.Redact(redactURL), config.Check(checkEventStoreURL))
+}
+
+// openEventLog opens the log a command works on: EventStoreDB when url
+// names one, else the SQLite log in --data, which must exist unless create.
+func openEventLog(ctx context.Context, c *commonConfig, url string, create bool, logger *slog.Logger) (events.Store, error) {
+	if url == "" {
+		return openLog(c, create, logger, nil)
+	}
+	store, err := esdbstore.Open(url, esdbstore.Options{Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("event store %s: %w", redactURL(url), err)
+	}
+	// The client dials lazily: asking for the head is what tells whether
+	// the server is there.
+	hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := store.Head(hctx); err != nil {
+		store.Close()
+		return nil, fmt.Errorf("event store %s is unreachable: %w", redactURL(url), err)
+	}
+	return store, nil
 }
 
 func (f *engineFlags) embedded() bool { return f.EventStore == "" && f.SearchURL == "" }
@@ -104,18 +131,9 @@ func openEngines(ctx context.Context, c *commonConfig, f engineFlags, needSearch
 		e.store = store
 		e.closers = append(e.closers, func() { store.Close() })
 	} else {
-		store, err := esdbstore.Open(f.EventStore, esdbstore.Options{Logger: logger})
+		store, err := openEventLog(ctx, c, f.EventStore, true, logger)
 		if err != nil {
-			return nil, fmt.Errorf("event store %s: %w", redactURL(f.EventStore), err)
-		}
-		// The client dials lazily: asking for the head is what tells
-		// whether the server is there.
-		hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_, err = store.Head(hctx)
-		cancel()
-		if err != nil {
-			store.Close()
-			return nil, fmt.Errorf("event store %s is unreachable: %w", redactURL(f.EventStore), err)
+			return nil, err
 		}
 		e.store = store
 		e.closers = append(e.closers, func() { store.Close() })

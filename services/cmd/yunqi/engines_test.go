@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -46,6 +48,22 @@ func TestServeOnEventStoreDBAndMeilisearch(t *testing.T) {
 	if after, _ := es.Store().Head(t.Context()); after.Compare(head) <= 0 {
 		t.Errorf("the sign-up did not reach EventStoreDB: head %v → %v", head, after)
 	}
+
+	// The commands that write to the log work on EventStoreDB too.
+	if out, err := runCmd(t, "users", "grant", "--eventstore", es.URL(), "--email", "esdb@example.com", "--role", "organizer"); err != nil || !strings.Contains(out, "granted role organizer") {
+		t.Fatalf("users grant on EventStoreDB: %v\n%s", err, out)
+	}
+	posts := t.TempDir()
+	if err := os.WriteFile(filepath.Join(posts, "wharf.md"), []byte("# Wharfside notes\n\nShipping containers of Go code.\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runCmd(t, "import", "blog", "--eventstore", es.URL(), "--blog", "notes", posts); err != nil {
+		t.Fatalf("import blog on EventStoreDB: %v\n%s", err, out)
+	}
+	waitUntil(t, func() bool {
+		_, body := get(t, base+"/api/search?q=wharfside")
+		return strings.Contains(body, `"slug":"wharf"`)
+	})
 
 	code, body := get(t, base+"/api/search?type=startup&limit=1")
 	var res struct {

@@ -34,6 +34,8 @@ func tailCmd(ctx context.Context, args []string, getenv func(string) string, std
 	fs := flagSet("events tail")
 	set := config.New(fs, envPrefix, getenv)
 	c.register(set)
+	var eventstore string
+	eventStoreFlag(set, &eventstore)
 	n := fs.Int("n", 10, "show the last `N` events before following (0: only new ones)")
 	fromStart := fs.Bool("from-start", false, "show the whole log before following")
 	if help, err := parseFlags(fs, set.Parse, args, stdout, "events tail [flags]", tailAbout); help || err != nil {
@@ -46,7 +48,7 @@ func tailCmd(ctx context.Context, args []string, getenv func(string) string, std
 		return fmt.Errorf("events tail: -n %d: want 0 or more", *n)
 	}
 	logger := c.logger()
-	store, err := openLog(&c, false, logger, nil)
+	store, err := openEventLog(ctx, &c, eventstore, false, logger)
 	if err != nil {
 		return err
 	}

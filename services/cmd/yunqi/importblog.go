@@ -57,6 +57,8 @@ func importBlogCmd(ctx context.Context, args []string, getenv func(string) strin
 	fs := flagSet("import blog")
 	set := config.New(fs, envPrefix, getenv)
 	c.register(set)
+	var eventstore string
+	eventStoreFlag(set, &eventstore)
 	name := fs.String("blog", "", "the blog's `NAME` (required): lower-case letters, digits, - and _")
 	if help, err := parseFlags(fs, set.Parse, args, stdout, "import blog --blog NAME [flags] PATH…", importBlogAbout); help || err != nil {
 		return err
@@ -76,7 +78,7 @@ func importBlogCmd(ctx context.Context, args []string, getenv func(string) strin
 		}
 	}
 	logger := c.logger()
-	store, err := openLog(&c, true, logger, nil)
+	store, err := openEventLog(ctx, &c, eventstore, true, logger)
 	if err != nil {
 		return err
 	}

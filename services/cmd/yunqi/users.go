@@ -37,6 +37,8 @@ func roleCmd(ctx context.Context, verb string, args []string, getenv func(string
 	fs := flagSet("users " + verb)
 	set := config.New(fs, envPrefix, getenv)
 	c.register(set)
+	var eventstore string
+	eventStoreFlag(set, &eventstore)
 	email := fs.String("email", "", "the account's email `ADDRESS` (required)")
 	role := fs.String("role", "", "the `ROLE`: reviewer, judge, gate or organizer (required)")
 	about := fmt.Sprintf(roleAbout, strings.ToUpper(verb[:1])+verb[1:])
@@ -51,7 +53,7 @@ func roleCmd(ctx context.Context, verb string, args []string, getenv func(string
 	}
 	*role = strings.ToLower(strings.TrimSpace(*role))
 
-	store, err := openLog(&c, false, c.logger(), nil)
+	store, err := openEventLog(ctx, &c, eventstore, false, c.logger())
 	if err != nil {
 		return err
 	}
