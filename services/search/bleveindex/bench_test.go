@@ -26,7 +26,10 @@ import (
 // archives (see synthetic); building it takes a few minutes. With
 // YUNQI_SYNTHETIC_DIR set it is built there once and reused by later runs
 // (delete the directory to rebuild it); without, it is built in a
-// temporary directory once per run.
+// temporary directory once per run. The Varied benchmarks send distinct
+// queries instead of the judged ones in turn (see variedQueries). All of
+// them wait, after warming up, for the vocabulary (vocab.go) the first
+// searches had built in the background.
 //
 //	YUNQI_SYNTHETIC_DIR=/tmp/yunqi-synthetic go test ./services/search/bleveindex -run XXX -bench SearchLatency100k -benchtime 2000x
 
@@ -67,10 +70,90 @@ func BenchmarkSearchLatency100kSinglePass(b *testing.B) {
 	benchQueries(b, ix, true, 0)
 }
 
-func benchQueries(b *testing.B, ix *Index, filtered bool, pool int) {
-	qs := loadQueries(b)
+// BenchmarkSearchLatency100kVaried sends queries that do not repeat
+// (made from the archives' titles, see variedQueries) instead of the
+// judged ones in turn, so that nothing a repeated query finds ready can
+// flatter it.
+func BenchmarkSearchLatency100kVaried(b *testing.B) {
+	needCorpus(b)
+	if testing.Short() {
+		b.Skip("builds a 100,000-post index; skipped with -short")
+	}
+	ix := syntheticIndex(b)
+	benchRequests(b, ix, devRequests(b, true), variedQueries(b, 4000), rerankPool)
+}
+
+func BenchmarkSearchLatencyCorpusVaried(b *testing.B) {
+	needCorpus(b)
+	ix, _ := openCorpusIndex(b)
+	benchRequests(b, ix, devRequests(b, true), variedQueries(b, 4000), rerankPool)
+}
+
+// variedQueries are n distinct searches as readers type them, each
+// filtered to its archive: one to four consecutive words of a post's
+// title, the last one cut short (still being typed) a third of the
+// time, and a letter of a long word dropped or two swapped a third of
+// the time.
+func variedQueries(b *testing.B, n int) []search.Query {
+	rng := rand.New(rand.NewPCG(5, 6))
+	type titled struct{ blog, title string }
+	var titles []titled
+	for _, c := range corpora {
+		for _, d := range loadCorpus(b, c) {
+			titles = append(titles, titled{c, d.Title})
+		}
+	}
+	seen := map[string]bool{}
+	var out []search.Query
+	for len(out) < n {
+		t := titles[rng.IntN(len(titles))]
+		words := strings.Fields(t.title)
+		if len(words) == 0 {
+			continue
+		}
+		k := 1 + rng.IntN(min(4, len(words)))
+		at := rng.IntN(len(words) - k + 1)
+		words = slices.Clone(words[at : at+k])
+		q := strings.Join(words, " ") + " "
+		switch rng.IntN(3) {
+		case 0: // still typing the last word
+			last := []rune(words[k-1])
+			if len(last) > 2 {
+				words[k-1] = string(last[:2+rng.IntN(len(last)-2)])
+			}
+			q = strings.Join(words, " ")
+		case 1: // a typo in a long word
+			i := rng.IntN(k)
+			if r := []rune(words[i]); len(r) >= oneTypoFrom {
+				j := 1 + rng.IntN(len(r)-2)
+				if rng.IntN(2) == 0 {
+					r = slices.Delete(r, j, j+1)
+				} else {
+					r[j], r[j+1] = r[j+1], r[j]
+				}
+				words[i] = string(r)
+			}
+			q = strings.Join(words, " ") + " "
+		}
+		if seen[q] {
+			continue
+		}
+		seen[q] = true
+		f, err := search.ParseFilter(fmt.Sprintf("blog = %q", t.blog), search.FilterableFields)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out = append(out, search.Query{Q: q, Limit: 10, Filter: f})
+	}
+	return out
+}
+
+// devRequests are the judged dev queries (filtered to their archive or
+// not), then a placeholder search and a faceted one, as the page sends
+// them.
+func devRequests(b *testing.B, filtered bool) []search.Query {
 	var reqs []search.Query
-	for _, q := range qs {
+	for _, q := range loadQueries(b) {
 		r := search.Query{Q: q.query, Limit: 10}
 		if filtered {
 			f, err := search.ParseFilter(fmt.Sprintf("blog = %q", q.corpus), search.FilterableFields)
@@ -81,12 +164,22 @@ func benchQueries(b *testing.B, ix *Index, filtered bool, pool int) {
 		}
 		reqs = append(reqs, r)
 	}
-	// A placeholder search and a faceted one, as the page sends them.
-	reqs = append(reqs, search.Query{Limit: 20, Facets: []string{"blog", "tags"}}, search.Query{Q: "goroutine", Limit: 20, Facets: []string{"blog", "tags"}})
+	return append(reqs, search.Query{Limit: 20, Facets: []string{"blog", "tags"}}, search.Query{Q: "goroutine", Limit: 20, Facets: []string{"blog", "tags"}})
+}
+
+func benchQueries(b *testing.B, ix *Index, filtered bool, pool int) {
+	reqs := devRequests(b, filtered)
+	benchRequests(b, ix, reqs, reqs, pool)
+}
+
+// benchRequests sends reqs in turn, after warm (once each) to warm the
+// caches.
+func benchRequests(b *testing.B, ix *Index, warm, reqs []search.Query, pool int) {
 	ctx := context.Background()
-	for _, r := range reqs { // warm the caches
+	for _, r := range warm {
 		ix.search(ctx, r, pool)
 	}
+	ix.vocab.wg.Wait() // the vocabulary the first search had built
 	lat := make([]time.Duration, 0, b.N)
 	per := make([]time.Duration, len(reqs)) // slowest time of each request
 	b.ResetTimer()

@@ -38,6 +38,7 @@ type Index struct {
 	closed bool
 
 	lengths lengthCache // field lengths per segment, for ranking
+	vocab   vocabCache  // the _all dictionary merged, for typos and prefixes
 }
 
 var _ search.Index = (*Index)(nil)

@@ -12,7 +12,7 @@ import (
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/search/query"
-	index "github.com/blevesearch/bleve_index_api"
+	"github.com/blevesearch/vellum"
 
 	"github.com/yunqi-town/yunqi/services/search"
 	"github.com/yunqi-town/yunqi/services/search/analysis"
@@ -204,80 +204,214 @@ func exists(field string) query.Query {
 }
 
 // Caps on the forms one word expands to, keeping a query's disjunction
-// small: typo forms closest first, prefix forms most frequent first.
+// small: typo forms closest first, prefix forms most frequent first, and
+// no more of these once their document counts add up to prefixWork times
+// the documents (a word just begun, "in" or "th", would otherwise bring
+// thirty of the commonest words, each to be read in every field; as
+// Meilisearch bounds its derivations).
 const (
 	maxTypoForms   = 12
 	maxPrefixForms = 30
+	prefixWork     = 1.0
 )
 
 // expand looks each word up in the vocabulary (the _all field's
-// dictionary): its document frequency, for idf, and the indexed terms it
-// may match with typos or as a prefix. Doing this once per word, rather
-// than a fuzzy and a prefix query per field, builds each Levenshtein
-// automaton once.
-func (ix *Index) expand(ctx context.Context, r index.IndexReader, words []qword) error {
+// dictionary, see vocab.go): its document frequency, for idf, and the
+// indexed terms it may match with typos or as a prefix, from the merged
+// vocabulary and the dictionaries of the segments it does not cover.
+func (ix *Index) expand(ctx context.Context, v *view, words []qword) error {
+	voc, unc := ix.vocabFor(v)
+	r := v.r
 	n, err := r.DocCount()
 	if err != nil {
 		return err
 	}
+	var x expansion
 	for i := range words {
 		w := &words[i]
-		tfr, err := r.TermFieldReader(ctx, []byte(w.Term), fieldAll, false, false, false)
+		df, err := v.docFreq(fieldAll, w.Term)
 		if err != nil {
 			return err
 		}
-		df := min(tfr.Count(), n)
-		tfr.Close()
+		df = min(df, n)
 		w.idf = math.Log(1 + (float64(n)-float64(df)+0.5)/(float64(df)+0.5))
 		w.forms = []string{w.Term}
 		if w.Stem != "" {
 			w.forms = append(w.forms, w.Stem)
 		}
-		type cand struct {
-			term  string
-			dist  int
-			count uint64
-		}
-		var cands []cand
-		if fr, ok := r.(index.IndexReaderFuzzy); ok && w.typos > 0 {
-			fd, err := fr.FieldDictFuzzy(fieldAll, w.Term, w.typos, "")
-			if err != nil {
-				return err
+		if w.typos > 0 {
+			x.reset()
+			if voc != nil {
+				voc.typoForms(w, func(i int) { x.addVocab(voc, i) })
 			}
-			for e, err := fd.Next(); e != nil && err == nil; e, err = fd.Next() {
-				if d := typoDistance(w.Term, e.Term, w.typos); d <= w.typos && e.Term != w.Term {
-					cands = append(cands, cand{e.Term, d, e.Count})
+			if len(unc) > 0 {
+				// A typo on the first letter counts as two (see
+				// typosTo): terms that begin with it are looked up
+				// with the whole budget, the others, for a word of
+				// two typos, with one.
+				_, n := utf8.DecodeRuneInString(w.Term)
+				first := []byte(w.Term[:n])
+				after := prefixEnd(first)
+				for _, r := range []struct {
+					typos      int
+					start, end []byte
+				}{{w.typos, first, after}, {w.typos - 1, nil, first}, {w.typos - 1, after, nil}} {
+					if r.typos == 0 || r.start == nil && r.end == nil {
+						continue
+					}
+					a, err := levAutomaton(w.Term, r.typos)
+					if err != nil {
+						return err
+					}
+					if x.ents, err = v.lookup(unc, a, r.start, r.end, x.ents); err != nil {
+						return err
+					}
 				}
 			}
-			fd.Close()
-			slices.SortFunc(cands, func(a, b cand) int {
-				if a.dist != b.dist {
-					return a.dist - b.dist
-				}
-				return cmp.Compare(b.count, a.count)
-			})
-			for _, c := range cands[:min(len(cands), maxTypoForms)] {
-				w.forms = append(w.forms, c.term)
-			}
+			w.forms = x.best(w, true, maxTypoForms, 0, w.forms)
 		}
 		if w.prefix {
-			cands = cands[:0]
-			fd, err := r.FieldDictPrefix(fieldAll, []byte(w.Term))
-			if err != nil {
-				return err
-			}
-			for e, err := fd.Next(); e != nil && err == nil; e, err = fd.Next() {
-				if e.Term != w.Term {
-					cands = append(cands, cand{e.Term, 0, e.Count})
+			x.reset()
+			p := []byte(w.Term)
+			if voc != nil {
+				lo, hi := voc.prefixRange(p)
+				for i := lo; i < hi; i++ {
+					x.addVocab(voc, i)
 				}
 			}
-			fd.Close()
-			slices.SortFunc(cands, func(a, b cand) int { return cmp.Compare(b.count, a.count) })
-			for _, c := range cands[:min(len(cands), maxPrefixForms)] {
-				w.forms = append(w.forms, c.term)
+			if len(unc) > 0 {
+				if x.ents, err = v.lookup(unc, &vellum.AlwaysMatch{}, p, prefixEnd(p), x.ents); err != nil {
+					return err
+				}
 			}
+			w.forms = x.best(w, false, maxPrefixForms, prefixWork*float64(n), w.forms)
 		}
-		w.forms = slices.Compact(w.forms)
+		// A term can be both a typo form and a prefix form (programs
+		// of "program"): each once, or the first pass would count it
+		// twice.
+		w.forms = uniq(w.forms)
 	}
 	return nil
+}
+
+// uniq drops repeated strings, keeping the first of each.
+func uniq(s []string) []string {
+	out := s[:0]
+	for i, x := range s {
+		if !slices.Contains(s[:i], x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// expansion gathers the candidate forms of one word: terms of the
+// vocabulary by number, with no string made for them until they are
+// chosen, and terms of uncovered segments.
+type expansion struct {
+	voc  *vocab
+	nums []int
+	ents []dictEntry
+	all  []formCand
+}
+
+type formCand struct {
+	term  string
+	typos int
+	count uint64
+	num   int // in the vocabulary, or -1
+}
+
+func (x *expansion) reset() { x.nums, x.ents, x.all = x.nums[:0], x.ents[:0], x.all[:0] }
+
+func (x *expansion) addVocab(voc *vocab, i int) { x.voc = voc; x.nums = append(x.nums, i) }
+
+// best appends to forms the best max candidates other than the word
+// itself: for typos, those within its budget, closest first; then the
+// most frequent (a term's count summed over the vocabulary and the
+// uncovered segments), while their counts add up to no more than budget
+// (0: no limit), the first in any case.
+func (x *expansion) best(w *qword, typos bool, max int, budget float64, forms []string) []string {
+	ok := func(term string) (int, bool) {
+		if !typos {
+			return 0, true
+		}
+		return w.typosTo(term)
+	}
+	for _, i := range x.nums {
+		t := x.voc.term(i)
+		if string(t) == w.Term { // no allocation
+			continue
+		}
+		var d int
+		if typos {
+			var in bool
+			if d, in = w.typosTo(string(t)); !in {
+				continue
+			}
+		}
+		x.all = append(x.all, formCand{typos: d, count: uint64(x.voc.count[i]), num: i})
+	}
+	if len(x.ents) > 0 {
+		// Terms found in several places count once, their counts added.
+		for i := range x.all {
+			x.all[i].term = string(x.voc.term(x.all[i].num))
+		}
+		for _, e := range x.ents {
+			if d, in := ok(e.term); in && e.term != w.Term {
+				x.all = append(x.all, formCand{term: e.term, typos: d, count: e.count, num: -1})
+			}
+		}
+		slices.SortFunc(x.all, func(a, b formCand) int { return cmp.Compare(a.term, b.term) })
+		j := 0
+		for i := 1; i < len(x.all); i++ {
+			if x.all[i].term == x.all[j].term {
+				x.all[j].count += x.all[i].count
+				continue
+			}
+			j++
+			x.all[j] = x.all[i]
+		}
+		if len(x.all) > 0 {
+			x.all = x.all[:j+1]
+		}
+	}
+	slices.SortFunc(x.all, func(a, b formCand) int {
+		if a.typos != b.typos {
+			return a.typos - b.typos
+		}
+		if a.count != b.count {
+			return cmp.Compare(b.count, a.count)
+		}
+		return x.compareTerms(a, b)
+	})
+	var work float64
+	for i, c := range x.all[:min(len(x.all), max)] {
+		if budget > 0 && i > 0 && work+float64(c.count) > budget {
+			break
+		}
+		work += float64(c.count)
+		if c.term == "" {
+			c.term = string(x.voc.term(c.num))
+		}
+		forms = append(forms, c.term)
+	}
+	return forms
+}
+
+func (x *expansion) compareTerms(a, b formCand) int {
+	if a.term != "" && b.term != "" {
+		return cmp.Compare(a.term, b.term)
+	}
+	if a.num >= 0 && b.num >= 0 {
+		return a.num - b.num // the vocabulary is in term order
+	}
+	ta, tb := a.term, b.term
+	if ta == "" {
+		ta = string(x.voc.term(a.num))
+	}
+	if tb == "" {
+		tb = string(x.voc.term(b.num))
+	}
+	return cmp.Compare(ta, tb)
 }

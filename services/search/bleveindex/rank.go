@@ -5,8 +5,7 @@ import (
 	"math"
 	"slices"
 	"strings"
-
-	blevesearch "github.com/blevesearch/bleve/v2/search"
+	"unicode/utf8"
 
 	"github.com/yunqi-town/yunqi/services/search"
 )
@@ -84,6 +83,12 @@ type scorer struct {
 	// query word takes it: a document repeats the same few terms many
 	// times, and typo distances are not cheap.
 	accepted map[string][]acceptance
+	// per (field, term) pair located (see terms)
+	ftField []int
+	ftAcc   [][]acceptance
+	// reused from document to document
+	occ []occurrence
+	ms  []wordMatch
 }
 
 type acceptance struct {
@@ -140,32 +145,44 @@ type features struct {
 	proximity int
 }
 
-func (s *scorer) score(d *blevesearch.DocumentMatch, lens *[maxRankFields]float64) float64 {
-	return s.features(d, lens).relevance()
+// terms prepares the scoring of documents located on the given (field,
+// term) pairs: each pair's field number and how each query word takes
+// its term.
+func (s *scorer) terms(fts []fieldTerm) {
+	s.ftField = s.ftField[:0]
+	s.ftAcc = s.ftAcc[:0]
+	for _, ft := range fts {
+		s.ftField = append(s.ftField, fieldNumber(ft.field))
+		acc, ok := s.accepted[ft.term]
+		if !ok {
+			// Pinyin prefixes reach terms outside the forms.
+			acc = s.accept(ft.term, nil)
+		}
+		s.ftAcc = append(s.ftAcc, acc)
+	}
 }
 
-// features reads a document's term locations against the query, with its
-// field lengths in words (see lengthCache).
-func (s *scorer) features(d *blevesearch.DocumentMatch, lens *[maxRankFields]float64) features {
-	occ := make([]occurrence, 0, len(d.FieldTermLocations))
-	var scratch []acceptance
-	for _, ftl := range d.FieldTermLocations {
-		field := fieldNumber(ftl.Field)
+// score ranks a document from its locations (on the pairs given to
+// terms) and its field lengths in words (see lengthCache).
+func (s *scorer) score(recs []locRec, lens *[maxRankFields]float64) float64 {
+	return s.features(recs, lens).relevance()
+}
+
+// features reads a document's term locations against the query.
+func (s *scorer) features(recs []locRec, lens *[maxRankFields]float64) features {
+	occ := s.occ[:0]
+	for _, r := range recs {
+		field := s.ftField[r.ft]
 		if field < 0 {
 			continue
 		}
-		acc, ok := s.accepted[ftl.Term]
-		if !ok {
-			// Pinyin prefixes reach terms outside the forms.
-			scratch = s.accept(ftl.Term, scratch)
-			acc = scratch
-		}
-		for i, a := range acc {
+		for i, a := range s.ftAcc[r.ft] {
 			if a.ok {
-				occ = append(occ, occurrence{i, field, ftl.Location.Pos, a.form, a.typos})
+				occ = append(occ, occurrence{i, field, uint64(r.pos), a.form, a.typos})
 			}
 		}
 	}
+	s.occ = occ
 	// One location may be seen through several forms (a word and its
 	// stem share a position); each position counts once, at its best.
 	slices.SortFunc(occ, func(a, b occurrence) int {
@@ -180,7 +197,11 @@ func (s *scorer) features(d *blevesearch.DocumentMatch, lens *[maxRankFields]flo
 		}
 		return cmp.Compare(b.form, a.form)
 	})
-	ms := make([]wordMatch, len(s.words))
+	if cap(s.ms) < len(s.words) {
+		s.ms = make([]wordMatch, len(s.words))
+	}
+	ms := s.ms[:len(s.words)]
+	clear(ms)
 	kept := occ[:0]
 	for j, o := range occ {
 		m := &ms[o.word]
@@ -310,7 +331,7 @@ func (w *qword) accepts(term string) (ok bool, typos int, form float64) {
 	case w.prefix && strings.HasPrefix(term, w.Term):
 		return true, 0, formPrefix
 	case w.typos > 0:
-		if d := typoDistance(w.Term, term, w.typos); d <= w.typos {
+		if d, ok := w.typosTo(term); ok {
 			if d == 1 {
 				return true, 1, formTypo1
 			}
@@ -318,6 +339,23 @@ func (w *qword) accepts(term string) (ok bool, typos int, form float64) {
 		}
 	}
 	return false, 0, 0
+}
+
+// typosTo is how many typos term costs w, counted as Meilisearch counts
+// them: a typo on the first letter counts as two, so a word of one typo
+// must begin with its first letter, and one of two may spend both there.
+// ok tells whether it is within w's budget.
+func (w *qword) typosTo(term string) (typos int, ok bool) {
+	d := typoDistance(w.Term, term, w.typos)
+	if d > w.typos {
+		return d, false
+	}
+	a, _ := utf8.DecodeRuneInString(w.Term)
+	b, _ := utf8.DecodeRuneInString(term)
+	if a != b {
+		d++
+	}
+	return d, d <= w.typos
 }
 
 // typoDistance is the optimal string alignment distance (Levenshtein with

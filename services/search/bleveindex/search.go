@@ -7,7 +7,6 @@ import (
 	"slices"
 
 	blevesearch "github.com/blevesearch/bleve/v2/search"
-	"github.com/blevesearch/bleve/v2/search/query"
 
 	"github.com/yunqi-town/yunqi/services/search"
 )
@@ -48,18 +47,16 @@ func (ix *Index) search(ctx context.Context, q search.Query, pool int) (search.R
 	limit, offset := max(q.Limit, 0), max(q.Offset, 0)
 	words := parseQuery(q.Q)
 
-	var filter query.Query
 	if q.Filter != nil {
-		f, err := filterQuery(q.Filter)
-		if err != nil {
+		// Checked before anything is read; filterBits evaluates it.
+		if _, err := filterQuery(q.Filter); err != nil {
 			return search.Result{}, err
 		}
-		filter = f
 	}
 	// Meilisearch stops at maxTotalHits; so do we.
 	size := min(offset+limit, search.MaxLimit)
 	if len(words) == 0 {
-		return ix.placeholder(ctx, q, filter, size, offset)
+		return ix.placeholder(ctx, q, size, offset)
 	}
 
 	v, err := ix.openView()
@@ -67,10 +64,10 @@ func (ix *Index) search(ctx context.Context, q search.Query, pool int) (search.R
 		return search.Result{}, fmt.Errorf("search index: %w", err)
 	}
 	defer v.close()
-	if err := ix.expand(ctx, v.r, words); err != nil {
+	if err := ix.expand(ctx, v, words); err != nil {
 		return search.Result{}, fmt.Errorf("search index: %w", err)
 	}
-	hits, total, facets, err := ix.twoPass(ctx, v, words, filter, q.Facets, size, pool)
+	hits, total, facets, err := ix.twoPass(ctx, v, words, q.Filter, q.Facets, size, pool)
 	if err != nil {
 		return search.Result{}, fmt.Errorf("search index: %w", err)
 	}
@@ -88,13 +85,13 @@ func (ix *Index) search(ctx context.Context, q search.Query, pool int) (search.R
 }
 
 // placeholder lists the documents a filter admits, newest first.
-func (ix *Index) placeholder(ctx context.Context, q search.Query, filter query.Query, size, offset int) (search.Result, error) {
+func (ix *Index) placeholder(ctx context.Context, q search.Query, size, offset int) (search.Result, error) {
 	v, err := ix.openView()
 	if err != nil {
 		return search.Result{}, fmt.Errorf("search index: %w", err)
 	}
 	defer v.close()
-	fbits, err := ix.filterBits(ctx, v, filter)
+	fbits, err := ix.filterBits(ctx, v, q.Filter)
 	if err != nil {
 		return search.Result{}, fmt.Errorf("search index: %w", err)
 	}
@@ -125,7 +122,7 @@ func (ix *Index) placeholder(ctx context.Context, q search.Query, filter query.Q
 // total and the facets over all matches), then ranks the best pool of
 // them from their locations. It returns the hits up to size, with
 // locations for highlighting.
-func (ix *Index) twoPass(ctx context.Context, v *view, words []qword, filter query.Query, facets []string, size, pool int) (blevesearch.DocumentMatchCollection, int, map[string]map[string]int, error) {
+func (ix *Index) twoPass(ctx context.Context, v *view, words []qword, filter search.Expr, facets []string, size, pool int) (blevesearch.DocumentMatchCollection, int, map[string]map[string]int, error) {
 	fbits, err := ix.filterBits(ctx, v, filter)
 	if err != nil {
 		return nil, 0, nil, err
@@ -156,27 +153,38 @@ func (ix *Index) twoPass(ctx context.Context, v *view, words []qword, filter que
 		ranked = min(pool, ranked)
 	}
 	cands := fp.top[:min(len(fp.top), max(size, ranked))]
-	hits, err := v.locate(words, cls, cands)
+	loc, err := v.locate(cls, cands)
 	if err != nil {
 		return nil, 0, nil, err
 	}
+	defer loc.release()
 	s := newScorer(words, v.averages())
-	for i, h := range hits[:ranked] {
-		sv := &v.segs[v.segOf(cands[i].doc)]
-		h.Score = s.score(h, sv.lensOf(cands[i].doc-sv.off))
+	s.terms(loc.fts)
+	scores := make([]float64, len(cands))
+	order := make([]int, len(cands))
+	for i, c := range cands {
+		order[i] = i
+		if i >= ranked {
+			scores[i] = c.score
+			continue
+		}
+		sv := &v.segs[v.segOf(c.doc)]
+		scores[i] = s.score(loc.of(i), sv.lensOf(c.doc-sv.off))
 	}
 	// Equal scores (the same text twice) keep a stable order; past the
 	// pool (deep pages) the first pass's order stands, so that pages
 	// never repeat or skip a document.
-	slices.SortStableFunc(hits[:ranked], func(a, b *blevesearch.DocumentMatch) int {
-		if a.Score != b.Score {
-			return cmp.Compare(b.Score, a.Score)
+	slices.SortStableFunc(order[:ranked], func(a, b int) int {
+		if scores[a] != scores[b] {
+			return cmp.Compare(scores[b], scores[a])
 		}
-		return cmp.Compare(a.ID, b.ID)
+		return cmp.Compare(loc.ids[a], loc.ids[b])
 	})
-	hits = hits[:min(size, len(hits))]
-	for _, h := range hits {
+	hits := make(blevesearch.DocumentMatchCollection, 0, min(size, len(order)))
+	for _, i := range order[:min(size, len(order))] {
+		h := &blevesearch.DocumentMatch{ID: loc.ids[i], Score: scores[i], FieldTermLocations: loc.fieldTermLocations(i)}
 		h.Complete(nil)
+		hits = append(hits, h)
 	}
 	return hits, fp.total, dist, nil
 }
