@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -182,25 +183,38 @@ func benchRequests(b *testing.B, ix *Index, warm, reqs []search.Query, pool int)
 	ix.vocab.wg.Wait() // the vocabulary the first search had built
 	lat := make([]time.Duration, 0, b.N)
 	per := make([]time.Duration, len(reqs)) // slowest time of each request
+	parts := make([]stages, len(reqs))      // and its parts
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
+		var st stages
 		start := time.Now()
-		if _, err := ix.search(ctx, reqs[i%len(reqs)], pool); err != nil {
+		if _, err := ix.searchTimed(ctx, reqs[i%len(reqs)], pool, &st); err != nil {
 			b.Fatal(err)
 		}
 		d := time.Since(start)
 		lat = append(lat, d)
-		per[i%len(reqs)] = max(per[i%len(reqs)], d)
+		if d > per[i%len(reqs)] {
+			per[i%len(reqs)], parts[i%len(reqs)] = d, st
+		}
 	}
 	b.StopTimer()
-	// The few slowest requests set p99; name them.
+	// The few slowest requests set p99; name them, with their parts
+	// (YUNQI_BENCH_SLOWEST of them, 3 by default).
 	order := make([]int, len(reqs))
 	for i := range order {
 		order[i] = i
 	}
 	slices.SortFunc(order, func(x, y int) int { return int(per[y] - per[x]) })
-	for _, i := range order[:min(3, len(order))] {
-		b.Logf("slowest: %q (facets %v, filtered %v): %.2f ms", reqs[i].Q, reqs[i].Facets, reqs[i].Filter != nil, float64(per[i])/float64(time.Millisecond))
+	slowest := 3
+	if n, err := strconv.Atoi(os.Getenv("YUNQI_BENCH_SLOWEST")); err == nil {
+		slowest = n
+	}
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	for _, i := range order[:min(slowest, len(order))] {
+		st := parts[i]
+		b.Logf("slowest: %q (facets %v, filtered %v): %.2f ms: expand %.2f, first %.2f, second %.2f, facets %.2f, load %.2f, format %.2f; %d forms, %d clauses, %d matched",
+			reqs[i].Q, reqs[i].Facets, reqs[i].Filter != nil, ms(per[i]),
+			ms(st.d[stExpand]), ms(st.d[stFirst]), ms(st.d[stSecond]), ms(st.d[stFacets]), ms(st.d[stLoad]), ms(st.d[stFormat]), st.forms, st.clauses, st.matched)
 	}
 	slices.Sort(lat)
 	p := func(q float64) float64 {

@@ -414,7 +414,33 @@ type clause struct {
 	// dense: per term, whether it is in more than 1/denseShare of the
 	// documents (see firstPass).
 	dense []bool
-	avg   float64 // Bleve's mean field length for BM25
+	// in: per term, the segments (by number in the view) whose live
+	// documents have it, so that neither pass opens a postings list
+	// that is empty.
+	in  []segSet
+	avg float64 // Bleve's mean field length for BM25
+}
+
+// segSet is a set of a view's segments by number.
+type segSet []uint64
+
+func (s *segSet) add(i int) {
+	for len(*s) <= i/64 {
+		*s = append(*s, 0)
+	}
+	(*s)[i/64] |= 1 << (i % 64)
+}
+
+func (s segSet) has(i int) bool { return i/64 < len(s) && s[i/64]&(1<<(i%64)) != 0 }
+
+func (s *segSet) union(o segSet) {
+	for i, w := range o {
+		if i < len(*s) {
+			(*s)[i] |= w
+		} else {
+			*s = append(*s, w)
+		}
+	}
 }
 
 // clauses lists the first pass's term queries for the words.
@@ -445,26 +471,59 @@ func (v *view) clauses(words []qword) ([]clause, error) {
 		// what the full ranking puts first. Without it the pool agrees
 		// more with the full ranking (see pool_test.go).
 	}
+	// Terms absent from a field (most words are in no author's name)
+	// are dropped, and clauses left without terms: they would match
+	// nothing, yet cost a dictionary lookup per segment in both passes.
 	n := float64(v.live)
+	avg := map[string]float64{}
+	kept := out[:0]
+	var pl segment.PostingsList
 	for i := range out {
-		c := &out[i]
-		card, err := v.r.FieldCardinality(c.field)
-		if err != nil {
-			return nil, err
-		}
-		if n > 0 {
-			c.avg = float64(card) / n
-		}
-		for _, t := range c.terms {
-			df, err := v.docFreq(c.field, t)
+		c := out[i]
+		a, ok := avg[c.field]
+		if !ok {
+			card, err := v.r.FieldCardinality(c.field)
 			if err != nil {
 				return nil, err
 			}
+			if n > 0 {
+				a = float64(card) / n
+			}
+			avg[c.field] = a
+		}
+		c.avg = a
+		terms := c.terms[:0]
+		for _, t := range c.terms {
+			var df uint64
+			var in segSet
+			for si := range v.segs {
+				s := &v.segs[si]
+				d, err := s.dict(c.field)
+				if err != nil {
+					return nil, err
+				}
+				if pl, err = d.PostingsList([]byte(t), s.del, pl); err != nil {
+					return nil, err
+				}
+				if k := pl.Count(); k > 0 {
+					df += k
+					in.add(si)
+				}
+			}
+			if df == 0 {
+				continue
+			}
+			terms = append(terms, t)
+			c.in = append(c.in, in)
 			c.idf = append(c.idf, math.Log(1+(n-float64(df)+0.5)/(float64(df)+0.5)))
 			c.dense = append(c.dense, denseShare*float64(df) > n)
 		}
+		if len(terms) > 0 {
+			c.terms = terms
+			kept = append(kept, c)
+		}
 	}
-	return out, nil
+	return kept, nil
 }
 
 func (v *view) prefixTerms(field, prefix string) ([]string, error) {
@@ -644,6 +703,9 @@ func (v *view) firstPassSegments(segs []int, words []qword, cls []clause, filter
 					return 0, err
 				}
 				for ti, t := range c.terms {
+					if !c.in[ti].has(si) {
+						continue
+					}
 					var err error
 					if pl, err = d.PostingsList([]byte(t), ex, nil); err != nil {
 						return 0, err
@@ -922,15 +984,20 @@ func (v *view) locate(cls []clause, cands []candidate) (*located, error) {
 		}
 		bySeg[si].Add(uint32(c.doc - s.off))
 	}
-	// Each (field, term) once, though several words or clauses share it.
-	seen := map[fieldTerm]bool{}
+	// Each (field, term) once, though several words or clauses share it,
+	// with the segments that have it.
+	seen := map[fieldTerm]int{}
+	var in []segSet
 	for _, c := range cls {
-		for _, t := range c.terms {
+		for ti, t := range c.terms {
 			k := fieldTerm{c.field, t}
-			if !seen[k] {
-				seen[k] = true
-				l.fts = append(l.fts, k)
+			if j, ok := seen[k]; ok {
+				in[j].union(c.in[ti])
+				continue
 			}
+			seen[k] = len(l.fts)
+			l.fts = append(l.fts, k)
+			in = append(in, slices.Clone(c.in[ti]))
 		}
 	}
 	// Each segment's documents are distinct candidates: the segments
@@ -941,7 +1008,7 @@ func (v *view) locate(cls []clause, cands []candidate) (*located, error) {
 		l.bufs[g] = locBufPool.Get().(*locBuf)
 	}
 	err := parallel(len(groups), func(g int) error {
-		return v.locateSegments(groups[g], bySeg, l.fts, at, l.bufs[g])
+		return v.locateSegments(groups[g], bySeg, l.fts, in, at, l.bufs[g])
 	})
 	if err != nil {
 		l.release()
@@ -981,7 +1048,7 @@ func (v *view) locate(cls []clause, cands []candidate) (*located, error) {
 	return l, nil
 }
 
-func (v *view) locateSegments(segs []int, bySeg []*roaring.Bitmap, fts []fieldTerm, at map[uint64]int32, buf *locBuf) error {
+func (v *view) locateSegments(segs []int, bySeg []*roaring.Bitmap, fts []fieldTerm, in []segSet, at map[uint64]int32, buf *locBuf) error {
 	var pl segment.PostingsList
 	var it segment.PostingsIterator
 	for _, si := range segs {
@@ -992,6 +1059,9 @@ func (v *view) locateSegments(segs []int, bySeg []*roaring.Bitmap, fts []fieldTe
 		s := &v.segs[si]
 		pl, it = nil, nil
 		for fi, k := range fts {
+			if !in[fi].has(si) {
+				continue
+			}
 			d, err := s.dict(k.field)
 			if err != nil {
 				return err

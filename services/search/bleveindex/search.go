@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	blevesearch "github.com/blevesearch/bleve/v2/search"
 
@@ -39,6 +40,42 @@ func (ix *Index) Search(ctx context.Context, q search.Query) (search.Result, err
 // pool of 0 ranks every match from its locations, the reference the two
 // passes are measured against.
 func (ix *Index) search(ctx context.Context, q search.Query, pool int) (search.Result, error) {
+	return ix.searchTimed(ctx, q, pool, nil)
+}
+
+// stages are the times of a search's parts, for the benchmarks.
+type stages struct {
+	d                       [nStages]time.Duration
+	clauses, forms, matched int
+}
+
+// The parts of a search stages times.
+const (
+	stExpand = iota
+	stFirst
+	stSecond
+	stFacets
+	stLoad
+	stFormat
+	nStages
+)
+
+// lap adds the time since *t to part i and restarts *t (st nil: nothing).
+func (st *stages) lap(i int, t *time.Time) {
+	if st == nil {
+		return
+	}
+	now := time.Now()
+	st.d[i] += now.Sub(*t)
+	*t = now
+}
+
+// searchTimed is search, timing its parts into st (nil: not timed).
+func (ix *Index) searchTimed(ctx context.Context, q search.Query, pool int, st *stages) (search.Result, error) {
+	var t time.Time
+	if st != nil {
+		t = time.Now()
+	}
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	if ix.closed {
@@ -67,7 +104,8 @@ func (ix *Index) search(ctx context.Context, q search.Query, pool int) (search.R
 	if err := ix.expand(ctx, v, words); err != nil {
 		return search.Result{}, fmt.Errorf("search index: %w", err)
 	}
-	hits, total, facets, err := ix.twoPass(ctx, v, words, q.Filter, q.Facets, size, pool)
+	st.lap(stExpand, &t)
+	hits, total, facets, err := ix.twoPass(ctx, v, words, q.Filter, q.Facets, size, pool, st, &t)
 	if err != nil {
 		return search.Result{}, fmt.Errorf("search index: %w", err)
 	}
@@ -78,8 +116,16 @@ func (ix *Index) search(ctx context.Context, q search.Query, pool int) (search.R
 			if err != nil {
 				return search.Result{}, err
 			}
+			st.lap(stLoad, &t)
 			out.Hits = append(out.Hits, search.Hit{Document: doc, Formatted: format(doc, words, h.Locations, q.CropLength)})
+			st.lap(stFormat, &t)
 		}
+	}
+	if st != nil {
+		for _, w := range words {
+			st.forms += len(w.forms)
+		}
+		st.matched = total
 	}
 	return out, nil
 }
@@ -122,7 +168,7 @@ func (ix *Index) placeholder(ctx context.Context, q search.Query, size, offset i
 // total and the facets over all matches), then ranks the best pool of
 // them from their locations. It returns the hits up to size, with
 // locations for highlighting.
-func (ix *Index) twoPass(ctx context.Context, v *view, words []qword, filter search.Expr, facets []string, size, pool int) (blevesearch.DocumentMatchCollection, int, map[string]map[string]int, error) {
+func (ix *Index) twoPass(ctx context.Context, v *view, words []qword, filter search.Expr, facets []string, size, pool int, st *stages, t *time.Time) (blevesearch.DocumentMatchCollection, int, map[string]map[string]int, error) {
 	fbits, err := ix.filterBits(ctx, v, filter)
 	if err != nil {
 		return nil, 0, nil, err
@@ -139,11 +185,16 @@ func (ix *Index) twoPass(ctx context.Context, v *view, words []qword, filter sea
 	if err != nil {
 		return nil, 0, nil, err
 	}
+	st.lap(stFirst, t)
+	if st != nil {
+		st.clauses = len(cls)
+	}
 	var dist map[string]map[string]int
 	if len(facets) > 0 {
 		if dist, err = v.facetCounts(facets, fp.matched); err != nil {
 			return nil, 0, nil, err
 		}
+		st.lap(stFacets, t)
 	}
 	if size == 0 || len(fp.top) == 0 {
 		return nil, fp.total, dist, nil
@@ -186,5 +237,6 @@ func (ix *Index) twoPass(ctx context.Context, v *view, words []qword, filter sea
 		h.Complete(nil)
 		hits = append(hits, h)
 	}
+	st.lap(stSecond, t)
 	return hits, fp.total, dist, nil
 }
