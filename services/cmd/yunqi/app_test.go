@@ -49,6 +49,9 @@ type testApp struct {
 	clock *testClock
 }
 
+// rateOff keeps the per-address limits out of tests that sign up freely.
+var rateOff = []string{"--rate-signup-per-address", "off", "--rate-login-per-address", "off", "--rate-login-per-account", "off"}
+
 // newTestApp builds the app on data (a fresh temp dir when empty) with
 // serve's flags args. Rate limits are off unless args set them.
 func newTestApp(t *testing.T, data string, args ...string) *testApp {
@@ -56,12 +59,7 @@ func newTestApp(t *testing.T, data string, args ...string) *testApp {
 	if data == "" {
 		data = t.TempDir()
 	}
-	args = append([]string{
-		"--data", data,
-		"--rate-signup-per-address", "off",
-		"--rate-login-per-address", "off",
-		"--rate-login-per-account", "off",
-	}, args...)
+	args = append(append([]string{"--data", data}, rateOff...), args...)
 	c, _, _, err := parseServe(args, quietEnv(), io.Discard)
 	if err != nil {
 		t.Fatal(err)

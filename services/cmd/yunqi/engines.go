@@ -49,9 +49,9 @@ func eventStoreFlag(s *config.Set, p *string) {
 
 // openEventLog opens the log a command works on: EventStoreDB when url
 // names one, else the SQLite log in --data, which must exist unless create.
-func openEventLog(ctx context.Context, c *commonConfig, url string, create bool, logger *slog.Logger) (events.Store, error) {
+func openEventLog(ctx context.Context, c *commonConfig, url string, create bool, logger *slog.Logger, reg prometheus.Registerer) (events.Store, error) {
 	if url == "" {
-		return openLog(c, create, logger, nil)
+		return openLog(c, create, logger, reg)
 	}
 	store, err := esdbstore.Open(url, esdbstore.Options{Logger: logger})
 	if err != nil {
@@ -122,22 +122,11 @@ func (e *engines) Close() {
 // openEngines makes one attempt at opening the backends this process
 // needs. An error from a server names its URL.
 func openEngines(ctx context.Context, c *commonConfig, f engineFlags, needSearch bool, logger *slog.Logger, reg prometheus.Registerer) (*engines, error) {
-	e := &engines{}
-	if f.EventStore == "" {
-		store, err := openLog(c, true, logger, reg)
-		if err != nil {
-			return nil, err
-		}
-		e.store = store
-		e.closers = append(e.closers, func() { store.Close() })
-	} else {
-		store, err := openEventLog(ctx, c, f.EventStore, true, logger)
-		if err != nil {
-			return nil, err
-		}
-		e.store = store
-		e.closers = append(e.closers, func() { store.Close() })
+	store, err := openEventLog(ctx, c, f.EventStore, true, logger, reg)
+	if err != nil {
+		return nil, err
 	}
+	e := &engines{store: store, closers: []func(){func() { store.Close() }}}
 	if !needSearch {
 		return e, nil
 	}

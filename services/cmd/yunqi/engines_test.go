@@ -17,9 +17,6 @@ import (
 	"github.com/yunqi-town/yunqi/services/search/meiliindex/meilitest"
 )
 
-// rateOff keeps the per-address limits out of tests that sign up freely.
-var rateOff = []string{"--rate-signup-per-address", "off", "--rate-login-per-address", "off", "--rate-login-per-account", "off"}
-
 // TestServeOnEventStoreDBAndMeilisearch runs the binary on the production
 // engines, as far as this machine allows: the official clients against the
 // stand-ins of both servers. The demo data goes into EventStoreDB, the

@@ -48,7 +48,7 @@ func tailCmd(ctx context.Context, args []string, getenv func(string) string, std
 		return fmt.Errorf("events tail: -n %d: want 0 or more", *n)
 	}
 	logger := c.logger()
-	store, err := openEventLog(ctx, &c, eventstore, false, logger)
+	store, err := openEventLog(ctx, &c, eventstore, false, logger, nil)
 	if err != nil {
 		return err
 	}

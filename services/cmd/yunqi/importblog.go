@@ -78,7 +78,7 @@ func importBlogCmd(ctx context.Context, args []string, getenv func(string) strin
 		}
 	}
 	logger := c.logger()
-	store, err := openEventLog(ctx, &c, eventstore, true, logger)
+	store, err := openEventLog(ctx, &c, eventstore, true, logger, nil)
 	if err != nil {
 		return err
 	}

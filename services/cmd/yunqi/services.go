@@ -112,7 +112,7 @@ func newServices(deps serviceDeps) ([]service, func(http.Handler) http.Handler, 
 			return nil, nil, err
 		}
 		verifier, pageSession = id.Verifier(), id.PageSession
-		out = append(out, service{name: "identity", ready: id.Ready, run: id.Run, openAPI: identity.OpenAPI(),
+		out = append(out, service{name: "identity", ready: id.Ready, run: id.Run,
 			mount: func(r chi.Router) { id.Mount(r); pages.Mount(r) }})
 	}
 	if verifier == nil || pageSession == nil {
@@ -131,7 +131,7 @@ func newServices(deps serviceDeps) ([]service, func(http.Handler) http.Handler, 
 		if err != nil {
 			return nil, nil, err
 		}
-		out = append(out, service{name: "search", ready: sr.Ready, run: sr.Run, openAPI: search.OpenAPI(),
+		out = append(out, service{name: "search", ready: sr.Ready, run: sr.Run,
 			mount: func(r chi.Router) { sr.Mount(r); pages.Mount(r, pageSession) }})
 	}
 	if deps.runs("conference") {
@@ -158,7 +158,7 @@ func newServices(deps serviceDeps) ([]service, func(http.Handler) http.Handler, 
 			}
 			return pages.Ready(ctx)
 		}
-		out = append(out, service{name: "conference", ready: ready, run: run, openAPI: conference.OpenAPI(),
+		out = append(out, service{name: "conference", ready: ready, run: run,
 			mount: func(r chi.Router) { conf.Mount(r); pages.Mount(r, pageSession) }})
 	}
 	if deps.runs("blog") {
@@ -170,7 +170,7 @@ func newServices(deps serviceDeps) ([]service, func(http.Handler) http.Handler, 
 		if err != nil {
 			return nil, nil, err
 		}
-		out = append(out, service{name: "blog", ready: bl.Ready, run: bl.Run, openAPI: blog.OpenAPI(),
+		out = append(out, service{name: "blog", ready: bl.Ready, run: bl.Run,
 			mount: func(r chi.Router) { bl.Mount(r); pages.Mount(r, pageSession) }})
 	}
 	if deps.runs("alliance") {
@@ -182,7 +182,7 @@ func newServices(deps serviceDeps) ([]service, func(http.Handler) http.Handler, 
 		if err != nil {
 			return nil, nil, err
 		}
-		out = append(out, service{name: "alliance", ready: al.Ready, run: al.Run, openAPI: alliance.OpenAPI(),
+		out = append(out, service{name: "alliance", ready: al.Ready, run: al.Run,
 			mount: func(r chi.Router) { al.Mount(r); pages.Mount(r, pageSession) }})
 	}
 	if deps.runs("contest") {
@@ -194,8 +194,11 @@ func newServices(deps serviceDeps) ([]service, func(http.Handler) http.Handler, 
 		if err != nil {
 			return nil, nil, err
 		}
-		out = append(out, service{name: "contest", ready: ct.Ready, run: ct.Run, openAPI: contest.OpenAPI(),
+		out = append(out, service{name: "contest", ready: ct.Ready, run: ct.Run,
 			mount: func(r chi.Router) { ct.Mount(r); pages.Mount(r, pageSession) }})
+	}
+	for i := range out {
+		out[i].openAPI = serviceOpenAPI[out[i].name]()
 	}
 	return out, pageSession, nil
 }

@@ -38,8 +38,7 @@ func TestSplitModeEndToEnd(t *testing.T) {
 	data := filepath.Join(tmp, "data")
 	t.Logf("built the binary in %s", time.Since(began).Round(time.Millisecond))
 
-	common := []string{"--data", data, "--addr", "127.0.0.1:0",
-		"--rate-signup-per-address", "off", "--rate-login-per-address", "off", "--rate-login-per-account", "off"}
+	common := append([]string{"--data", data, "--addr", "127.0.0.1:0"}, rateOff...)
 	with := func(extra ...string) []string { return append(append([]string{}, common...), extra...) }
 
 	identitySvc := startSplitProcess(t, bin, "identity", with("--services=identity")...)

@@ -53,7 +53,7 @@ func roleCmd(ctx context.Context, verb string, args []string, getenv func(string
 	}
 	*role = strings.ToLower(strings.TrimSpace(*role))
 
-	store, err := openEventLog(ctx, &c, eventstore, false, c.logger())
+	store, err := openEventLog(ctx, &c, eventstore, false, c.logger(), nil)
 	if err != nil {
 		return err
 	}
