@@ -117,9 +117,9 @@ func parseServe(args []string, getenv func(string) string, stdout io.Writer) (c 
 	c.routes, _ = parseRoutes(c.Routes)
 	switch {
 	case c.gateway && len(c.routes) == 0:
-		return nil, nil, false, errors.New("--services=gateway needs a --route for at least one service")
+		return nil, nil, false, errors.New("serve: --services=gateway needs a --route for at least one service")
 	case !c.gateway && len(c.routes) > 0:
-		return nil, nil, false, errors.New("--route is for --services=gateway; this process runs the services themselves")
+		return nil, nil, false, errors.New("serve: --route is for --services=gateway; this process runs the services themselves")
 	}
 	// Settings that are only wrong together (a session shorter than its
 	// access token) fail here, before anything is opened.
