@@ -2,13 +2,26 @@ package events
 
 import "time"
 
-// Blog streams: one stream per post, named by blog and slug, so that
-// re-importing the same archive finds the post it wrote before.
-const CategoryPost = "post"
+// Blog streams. A post is one stream named by blog and slug, so that
+// re-importing the same archive finds the post it wrote before; a blog
+// written in Yunqi has a stream of its own for its owner, co-authors and
+// description (imported archives may have none); a collection (a curated
+// book of posts of any blog) is a stream too.
+const (
+	CategoryPost       = "post"
+	CategoryBlog       = "blog"
+	CategoryCollection = "collection"
+)
 
 // PostStream names the stream of the post slug of blog; a slug is unique
 // only within its blog (two archives may both have "01.1").
 func PostStream(blog, slug string) string { return StreamName(CategoryPost, blog+"."+slug) }
+
+// BlogStream names the stream of the blog called name.
+func BlogStream(name string) string { return StreamName(CategoryBlog, name) }
+
+// CollectionStream names the stream of the collection id.
+func CollectionStream(id string) string { return StreamName(CategoryCollection, id) }
 
 // PostContent is what an archive says about a post. Body is as written, in
 // Format; template directives and HTML in it are text, and renderers
@@ -36,31 +49,208 @@ const (
 	FormatHTML     = "html"
 )
 
+// Revision numbers. Every version of a post's content is a revision,
+// numbered from 1 in the order written. Events written by imports before
+// revisions were numbered carry none (0); for them the number is the
+// event's stream revision + 1, since an import stream holds nothing but
+// content events. RevisionOf says which applies.
+
+// RevisionOf is the revision number of a content event: n when it carries
+// one, else the one its place in the stream implies.
+func RevisionOf(n int, streamRevision uint64) int {
+	if n > 0 {
+		return n
+	}
+	return int(streamRevision) + 1
+}
+
 // PostImported opens a post stream. Posts are public: nothing personal
 // beyond the authors' published names is ever in them.
 type PostImported struct {
-	Blog string `json:"blog"`
-	Slug string `json:"slug"`
+	Blog     string `json:"blog"`
+	Slug     string `json:"slug"`
+	Revision int    `json:"revision,omitempty"`
 	PostContent
 }
 
-// PostRevised replaces the content of a post with a newer version.
+// PostRevised replaces the content of a post readers see with a newer
+// revision: a changed import, or a save of a published post written in
+// Yunqi, which names its editor (the account and the name it writes
+// under).
 type PostRevised struct {
-	Blog string `json:"blog"`
-	Slug string `json:"slug"`
+	Blog       string `json:"blog"`
+	Slug       string `json:"slug"`
+	Revision   int    `json:"revision,omitempty"`
+	Editor     string `json:"editor,omitempty"`
+	EditorName string `json:"editor_name,omitempty"`
 	PostContent
 }
 
-// PostWithdrawn takes a post off the archive (and out of search); its
-// history stays in the log.
+// PostDrafted is a revision readers do not see: the first save of a post
+// written in Yunqi, or a save while it is not published. Its visibility is
+// owner: the blog's writers see it, public projections never do.
+type PostDrafted struct {
+	Blog       string `json:"blog"`
+	Slug       string `json:"slug"`
+	Revision   int    `json:"revision"`
+	Editor     string `json:"editor"`
+	EditorName string `json:"editor_name,omitempty"`
+	PostContent
+}
+
+// PostPublished puts a revision in front of readers. It carries that
+// revision's content, so that public projections (the archive, search,
+// feeds) never need a draft to show it. Published is when the post first
+// went out; a post unpublished and published again keeps that date.
+type PostPublished struct {
+	Blog      string    `json:"blog"`
+	Slug      string    `json:"slug"`
+	Revision  int       `json:"revision"`
+	Published time.Time `json:"published"`
+	PostContent
+}
+
+// PostUnpublished takes a published post back to the writers: readers,
+// feeds and search no longer see it; its revisions stay.
+type PostUnpublished struct {
+	Blog string `json:"blog"`
+	Slug string `json:"slug"`
+}
+
+// PostWithdrawn takes a post off the archive (and out of search) for good;
+// its history stays in the log.
 type PostWithdrawn struct {
 	Blog   string `json:"blog"`
 	Slug   string `json:"slug"`
 	Reason string `json:"reason,omitempty"`
 }
 
+// BlogCreated opens a blog written in Yunqi, or names the owner of an
+// imported archive. Owner is an account id; OwnerName is the name the
+// owner writes under, which the blog's pages show. Public.
+type BlogCreated struct {
+	Name        string `json:"name"`
+	Title       string `json:"title"`
+	TitleEn     string `json:"title_en,omitempty"`
+	Description string `json:"description,omitempty"`
+	Owner       string `json:"owner"`
+	OwnerName   string `json:"owner_name,omitempty"`
+}
+
+// BlogUpdated changes how a blog presents itself.
+type BlogUpdated struct {
+	Name        string `json:"name"`
+	Title       string `json:"title"`
+	TitleEn     string `json:"title_en,omitempty"`
+	Description string `json:"description,omitempty"`
+}
+
+// BlogCoauthorAdded lets another account write on the blog.
+type BlogCoauthorAdded struct {
+	Blog   string `json:"blog"`
+	UserID string `json:"user_id"`
+	Name   string `json:"name,omitempty"`
+}
+
+// BlogCoauthorRemoved takes that right back; what they wrote stays.
+type BlogCoauthorRemoved struct {
+	Blog   string `json:"blog"`
+	UserID string `json:"user_id"`
+}
+
+// BlogAuthorLinked says that an author name of an imported archive is the
+// account UserID, so that the author page can point to the person. Only
+// the blog's owner can say so; an empty UserID removes the link.
+type BlogAuthorLinked struct {
+	Blog   string `json:"blog"`
+	Author string `json:"author"`
+	UserID string `json:"user_id,omitempty"`
+}
+
+// CollectionChapter is one chapter of a collection: a post of any blog,
+// optionally in a part of the book (consecutive chapters with the same
+// Part title form that part).
+type CollectionChapter struct {
+	Blog string `json:"blog"`
+	Slug string `json:"slug"`
+	Part string `json:"part,omitempty"`
+}
+
+// CollectionDetails is how a collection presents itself. Preface is
+// Markdown; Cover names an uploaded image; Language is the book's,
+// "zh-CN" or "en".
+type CollectionDetails struct {
+	Title    string `json:"title"`
+	TitleEn  string `json:"title_en,omitempty"`
+	Subtitle string `json:"subtitle,omitempty"`
+	Preface  string `json:"preface,omitempty"`
+	Cover    string `json:"cover,omitempty"`
+	Language string `json:"language"`
+}
+
+// CollectionCreated opens a collection. Curator is the account that made
+// it. Until its first edition is published a collection is the curators'
+// work in progress: visibility owner.
+type CollectionCreated struct {
+	ID       string              `json:"id"`
+	Curator  string              `json:"curator"`
+	Chapters []CollectionChapter `json:"chapters"`
+	CollectionDetails
+}
+
+// CollectionEdited changes a collection's details.
+type CollectionEdited struct {
+	ID string `json:"id"`
+	CollectionDetails
+}
+
+// CollectionChaptersSet is the collection's new chapter list, in book
+// order: adding, removing and reordering chapters all write the whole
+// list, decided against the collection's current version.
+type CollectionChaptersSet struct {
+	ID       string              `json:"id"`
+	Chapters []CollectionChapter `json:"chapters"`
+}
+
+// PublishedChapter is a chapter pinned to the post revision it had when
+// its edition was published: a later edit of the post does not change a
+// published book.
+type PublishedChapter struct {
+	Blog     string `json:"blog"`
+	Slug     string `json:"slug"`
+	Part     string `json:"part,omitempty"`
+	Title    string `json:"title"`
+	Revision int    `json:"revision"`
+	// Authors are the post's authors at that revision, for the book's
+	// credits.
+	Authors []string `json:"authors,omitempty"`
+}
+
+// CollectionPublished publishes edition Edition (1, 2, …) of the book:
+// its details and chapters as they were at that moment. Public; every
+// edition stays readable.
+type CollectionPublished struct {
+	ID        string             `json:"id"`
+	Edition   int                `json:"edition"`
+	Published time.Time          `json:"published"`
+	Chapters  []PublishedChapter `json:"chapters"`
+	CollectionDetails
+}
+
 func registerBlog(r *Registry) {
 	r.Register("blog.PostImported", PostImported{}, 1)
 	r.Register("blog.PostRevised", PostRevised{}, 1)
+	r.Register("blog.PostDrafted", PostDrafted{}, 1)
+	r.Register("blog.PostPublished", PostPublished{}, 1)
+	r.Register("blog.PostUnpublished", PostUnpublished{}, 1)
 	r.Register("blog.PostWithdrawn", PostWithdrawn{}, 1)
+	r.Register("blog.BlogCreated", BlogCreated{}, 1)
+	r.Register("blog.BlogUpdated", BlogUpdated{}, 1)
+	r.Register("blog.BlogCoauthorAdded", BlogCoauthorAdded{}, 1)
+	r.Register("blog.BlogCoauthorRemoved", BlogCoauthorRemoved{}, 1)
+	r.Register("blog.BlogAuthorLinked", BlogAuthorLinked{}, 1)
+	r.Register("blog.CollectionCreated", CollectionCreated{}, 1)
+	r.Register("blog.CollectionEdited", CollectionEdited{}, 1)
+	r.Register("blog.CollectionChaptersSet", CollectionChaptersSet{}, 1)
+	r.Register("blog.CollectionPublished", CollectionPublished{}, 1)
 }
