@@ -163,7 +163,7 @@ type fixture struct {
 func newFixture(t *testing.T, tune ...func(*Config)) *fixture {
 	t.Helper()
 	f := &fixture{t: t, store: openStore(t), tokens: newTokens(t)}
-	cfg := Config{Verifier: f.tokens.verifier}
+	cfg := Config{Verifier: f.tokens.verifier, DataDir: t.TempDir()}
 	for _, fn := range tune {
 		fn(&cfg)
 	}

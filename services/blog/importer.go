@@ -517,6 +517,9 @@ func (im *importer) one(ctx context.Context, cd candidate, claimed string) (Outc
 		case errors.Is(err, ErrWithdrawn):
 			o.Reason = "the post was withdrawn from the archive; an import does not bring it back"
 			return o, nil
+		case errors.Is(err, ErrWrittenHere):
+			o.Reason = "a post with this slug was written in Yunqi; an import does not overwrite it"
+			return o, nil
 		case err != nil:
 			o.Reason = reasonOf(err)
 			return o, nil

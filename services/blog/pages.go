@@ -60,10 +60,6 @@ func (p *Pages) Mount(r chi.Router, session ...func(http.Handler) http.Handler) 
 	})
 }
 
-func blogPath(blog string) string { return "/blog/" + url.PathEscape(blog) + "/" }
-
-func postPath(blog, slug string) string { return blogPath(blog) + url.PathEscape(slug) }
-
 func (p *Pages) tr(r *http.Request) web.Translator { return p.t.Translator(web.LanguageOf(r)) }
 
 type blogsData struct {
@@ -199,7 +195,7 @@ func (p *Pages) post(w http.ResponseWriter, r *http.Request) {
 		Blog: blog, BlogHref: blogPath(blog), Title: info.Title, Date: info.Date,
 		By: byLine(tr, info.Authors), Tags: info.Tags, Summary: info.Summary,
 		HTML: p.s.renderer.Render(content), Source: info.Source,
-		Updated: info.Updated, Revised: info.Revision > 0,
+		Updated: info.Updated, Revised: info.Revision > 1,
 	}
 	if u, err := url.Parse(info.Source); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
 		d.External = true

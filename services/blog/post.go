@@ -2,6 +2,7 @@ package blog
 
 import (
 	"context"
+	"time"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -16,14 +17,22 @@ import (
 )
 
 // Post is the aggregate: one post of one blog as its stream tells it. It
-// holds only what the decisions need, which is the current content (its
-// hash above all) and whether the post was withdrawn.
+// holds only what the decisions need: the newest revision's content (its
+// hash above all), whether readers see it, and whether it was withdrawn.
 type Post struct {
 	Blog      string
 	Slug      string
 	Exists    bool
 	Withdrawn bool
-	Content   events.PostContent
+	// Authored: the post was written in Yunqi, not imported.
+	Authored bool
+	// Published: readers see the post; imported posts are, from the start.
+	Published bool
+	// Content is the newest revision's, Revision its number (from 1).
+	Content  events.PostContent
+	Revision int
+	// PublishedAt is when the post first went out to readers.
+	PublishedAt time.Time
 	// Version is what an append after a decision on this state expects:
 	// NoStream for a new post, else the revision of the last event read.
 	Version events.ExpectedRevision
@@ -34,19 +43,39 @@ var (
 	// ErrWithdrawn: the post was taken off the archive by a person; an
 	// import does not bring it back behind their back.
 	ErrWithdrawn = errors.New("the post was withdrawn")
+	// ErrWrittenHere: the post was written in Yunqi; an import of an
+	// archive with the same slug does not overwrite it.
+	ErrWrittenHere = errors.New("the post was written in Yunqi")
 	// ErrInvalidPost wraps every reason a post cannot be stored.
 	ErrInvalidPost = errors.New("invalid post")
 )
 
-// apply folds one event into the state.
-func (p *Post) apply(payload any) {
-	switch e := payload.(type) {
+// apply folds one event into the state; e is the event as read, for the
+// revision numbers of events written before they were numbered.
+func (p *Post) apply(e events.Event, payload any) {
+	switch v := payload.(type) {
 	case events.PostImported:
-		p.Blog, p.Slug, p.Exists, p.Withdrawn, p.Content = e.Blog, e.Slug, true, false, e.PostContent
+		p.Blog, p.Slug, p.Exists, p.Withdrawn, p.Published = v.Blog, v.Slug, true, false, true
+		p.Content, p.Revision = v.PostContent, events.RevisionOf(v.Revision, e.Revision)
+		if p.PublishedAt.IsZero() {
+			p.PublishedAt = e.Metadata.OccurredAt
+		}
 	case events.PostRevised:
-		p.Content, p.Withdrawn = e.PostContent, false
+		p.Content, p.Withdrawn, p.Published = v.PostContent, false, true
+		p.Revision = events.RevisionOf(v.Revision, e.Revision)
+	case events.PostDrafted:
+		p.Blog, p.Slug, p.Exists, p.Authored = v.Blog, v.Slug, true, true
+		p.Content, p.Revision = v.PostContent, v.Revision
+	case events.PostPublished:
+		p.Blog, p.Slug, p.Exists, p.Authored, p.Published = v.Blog, v.Slug, true, true, true
+		p.Content, p.Revision = v.PostContent, v.Revision
+		if p.PublishedAt.IsZero() {
+			p.PublishedAt = v.Published
+		}
+	case events.PostUnpublished:
+		p.Published = false
 	case events.PostWithdrawn:
-		p.Withdrawn = true
+		p.Withdrawn, p.Published = true, false
 	}
 }
 
@@ -71,10 +100,12 @@ func (p Post) Import(blog, slug string, c events.PostContent) ([]any, error) {
 		return []any{events.PostImported{Blog: blog, Slug: slug, PostContent: c}}, nil
 	case p.Withdrawn:
 		return nil, ErrWithdrawn
+	case p.Authored:
+		return nil, ErrWrittenHere
 	case p.Content.ContentHash == c.ContentHash:
 		return nil, nil
 	}
-	return []any{events.PostRevised{Blog: blog, Slug: slug, PostContent: c}}, nil
+	return []any{events.PostRevised{Blog: blog, Slug: slug, Revision: p.Revision + 1, PostContent: c}}, nil
 }
 
 // ContentHash is the SHA-256 of the canonical JSON of what readers see of
@@ -206,25 +237,11 @@ func ValidateSlug(slug string) error {
 // is the zero Post expecting NoStream.
 func loadPost(ctx context.Context, store events.Store, blog, slug string) (Post, error) {
 	p := Post{Blog: blog, Slug: slug, Version: events.NoStream}
-	evs, err := store.ReadStream(ctx, events.PostStream(blog, slug), events.ReadOptions{})
-	if errors.Is(err, events.ErrStreamNotFound) {
-		return p, nil
-	}
-	if err != nil {
-		return p, fmt.Errorf("read post %s/%s: %w", blog, slug, err)
-	}
-	for _, e := range evs {
-		payload, err := events.Types.Decode(e)
-		if errors.Is(err, events.ErrUnknownType) {
-			continue // written by a newer binary; its state is not ours to guess
-		}
-		if err != nil {
-			return p, fmt.Errorf("post %s/%s: %w", blog, slug, err)
-		}
-		p.apply(payload)
+	err := readStream(ctx, store, events.PostStream(blog, slug), func(e events.Event, payload any) {
+		p.apply(e, payload)
 		p.Version = events.Exact(e.Revision)
-	}
-	return p, nil
+	})
+	return p, err
 }
 
 // byteSize writes a size as people read it: 960 KiB, 50.0 MiB.

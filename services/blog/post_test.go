@@ -26,7 +26,7 @@ func hashed(c events.PostContent) events.PostContent {
 func TestPostImport(t *testing.T) {
 	v1, v2 := content("Go at Yunqi", "one"), content("Go at Yunqi", "two")
 	imported := events.PostImported{Blog: "goblog", Slug: "yunqi", PostContent: hashed(v1)}
-	revised := events.PostRevised{Blog: "goblog", Slug: "yunqi", PostContent: hashed(v2)}
+	revised := events.PostRevised{Blog: "goblog", Slug: "yunqi", Revision: 2, PostContent: hashed(v2)}
 	withdrawn := events.PostWithdrawn{Blog: "goblog", Slug: "yunqi", Reason: "asked by the author"}
 	moved := v1
 	moved.Source = "elsewhere/yunqi.md"
@@ -45,7 +45,7 @@ func TestPostImport(t *testing.T) {
 		{name: "the same content from another place writes nothing", given: []any{imported}, content: moved},
 		{name: "changed content is a revision", given: []any{imported}, content: v2, then: []any{revised}},
 		{name: "a revision back to the first text", given: []any{imported, revised}, content: v1,
-			then: []any{events.PostRevised{Blog: "goblog", Slug: "yunqi", PostContent: hashed(v1)}}},
+			then: []any{events.PostRevised{Blog: "goblog", Slug: "yunqi", Revision: 3, PostContent: hashed(v1)}}},
 		{name: "a withdrawn post is not brought back", given: []any{imported, withdrawn}, content: v2, err: ErrWithdrawn},
 		{name: "no title", content: content(" ", "x"), err: ErrInvalidPost, errText: "no title"},
 		{name: "a slug with a slash", slug: "a/b", content: v1, err: ErrInvalidPost, errText: "may not contain"},
@@ -60,7 +60,7 @@ func TestPostImport(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var p Post
 			for _, e := range tc.given {
-				p.apply(e)
+				p.apply(events.Event{}, e)
 			}
 			blog, slug := "goblog", "yunqi"
 			if tc.blog != "" {

@@ -24,9 +24,12 @@ type PostInfo struct {
 	Summary     string    `json:"summary,omitempty"`
 	Source      string    `json:"source,omitempty"`
 	ContentHash string    `json:"-"`
-	Revision    uint64    `json:"revision"` // of the post's stream: how many times it changed, from 0
-	// Imported is when the post first reached the archive; Updated when it
-	// last changed.
+	// Revision is the number of the revision readers see, from 1.
+	Revision int `json:"revision"`
+	// Authored: written in Yunqi rather than imported.
+	Authored bool `json:"authored,omitempty"`
+	// Imported is when the post first reached readers (imported, or
+	// first published); Updated when what they see last changed.
 	Imported time.Time `json:"imported"`
 	Updated  time.Time `json:"updated"`
 }
@@ -39,12 +42,25 @@ type BlogInfo struct {
 	Updated time.Time `json:"updated,omitzero"` // when a post of it last changed
 }
 
-// archive is the read model: every blog and its posts, rebuilt from the
-// post streams of the global log at every start and kept current by
-// following it.
+// archive is the read model: every blog and its posts as readers see
+// them, the writers' desk (posts written in Yunqi in every state), the
+// blogs' owners and co-authors, and the collections with their editions.
+// It is rebuilt from the blog, post and collection streams of the global
+// log at every start and kept current by following it.
 type archive struct {
 	mu    sync.RWMutex
 	blogs map[string]*blogPosts
+	// meta holds the blogs that have a blog stream (written in Yunqi, or
+	// an archive given an owner).
+	meta map[string]*blogMeta
+	// desk holds, per blog, the posts written in Yunqi in every state,
+	// drafts included: only writers' pages read it.
+	desk        map[string]map[string]*DeskPost
+	collections map[string]*Collection
+	// all is every public post, newest first, for the site feed, the
+	// tag and author pages and the sitemap; nil when it must be built
+	// again.
+	all []*PostInfo
 	// follower feeds apply from the log and knows how far it has read:
 	// readiness, and the wait that lets an upload's answer agree with the
 	// lists.
@@ -56,23 +72,43 @@ type blogPosts struct {
 	sorted []*PostInfo // newest first; nil when it must be sorted again
 }
 
+// blogMeta is a blog's presentation and writers.
+type blogMeta struct {
+	Blog
+	Created time.Time
+}
+
+// DeskPost is a post written in Yunqi as its writers' list shows it.
+type DeskPost struct {
+	Blog      string
+	Slug      string
+	Title     string
+	Revision  int
+	Published bool
+	Withdrawn bool
+	Updated   time.Time
+}
+
 func newArchive(store events.Store, log *slog.Logger) *archive {
-	a := &archive{blogs: map[string]*blogPosts{}}
+	a := &archive{blogs: map[string]*blogPosts{}, meta: map[string]*blogMeta{}, desk: map[string]map[string]*DeskPost{},
+		collections: map[string]*Collection{}}
 	a.follower = &events.Follower{
-		Name:   "blog archive",
-		Store:  store,
-		Filter: events.Filter{StreamPrefixes: []string{events.CategoryPost + "-"}},
+		Name:  "blog archive",
+		Store: store,
+		Filter: events.Filter{StreamPrefixes: []string{
+			events.CategoryPost + "-", events.CategoryBlog + "-", events.CategoryCollection + "-"}},
 		Apply:  func(e events.Event) { a.apply(e, log) },
 		Logger: log,
 	}
 	return a
 }
 
-// apply folds one event of a post stream into the read model. Only public
-// events are shown; posts are public by nature, so anything else is a
-// mistake that must not leak.
+// apply folds one event into the read model. Only public events reach
+// what readers see; the writers' desk and collections in progress also
+// take the writers' own (owner) events, and nothing else is read.
 func (a *archive) apply(e events.Event, log *slog.Logger) {
-	if e.Metadata.Visibility != events.Public {
+	vis := e.Metadata.Visibility
+	if vis != events.Public && vis != events.Owner {
 		return
 	}
 	payload, err := events.Types.Decode(e)
@@ -88,23 +124,118 @@ func (a *archive) apply(e events.Event, log *slog.Logger) {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	switch events.Category(e.Stream) {
+	case events.CategoryBlog:
+		if vis == events.Public {
+			a.applyBlog(payload, e, at)
+		}
+		return
+	case events.CategoryCollection:
+		a.applyCollection(payload, e, at)
+		return
+	}
+	a.applyDesk(payload, at)
+	if vis != events.Public {
+		return
+	}
 	switch p := payload.(type) {
 	case events.PostImported:
-		a.put(p.Blog, p.Slug, p.PostContent, e.Revision, at, true)
+		a.put(p.Blog, p.Slug, p.PostContent, events.RevisionOf(p.Revision, e.Revision), at, true)
 	case events.PostRevised:
-		a.put(p.Blog, p.Slug, p.PostContent, e.Revision, at, false)
-	case events.PostWithdrawn:
-		if b := a.blogs[p.Blog]; b != nil {
-			delete(b.bySlug, p.Slug)
-			b.sorted = nil
-			if len(b.bySlug) == 0 {
-				delete(a.blogs, p.Blog)
-			}
+		a.put(p.Blog, p.Slug, p.PostContent, events.RevisionOf(p.Revision, e.Revision), at, false)
+	case events.PostPublished:
+		a.put(p.Blog, p.Slug, p.PostContent, p.Revision, at, false)
+		if info := a.blogs[p.Blog].bySlug[p.Slug]; info != nil {
+			info.Imported, info.Authored = p.Published, true
 		}
+	case events.PostWithdrawn:
+		a.remove(p.Blog, p.Slug)
+	case events.PostUnpublished:
+		a.remove(p.Blog, p.Slug)
 	}
 }
 
-func (a *archive) put(blog, slug string, c events.PostContent, rev uint64, at time.Time, first bool) {
+func (a *archive) remove(blog, slug string) {
+	if b := a.blogs[blog]; b != nil {
+		delete(b.bySlug, slug)
+		b.sorted = nil
+		if len(b.bySlug) == 0 {
+			delete(a.blogs, blog)
+		}
+	}
+	a.all = nil
+}
+
+func (a *archive) applyBlog(payload any, e events.Event, at time.Time) {
+	var name string
+	switch v := payload.(type) {
+	case events.BlogCreated:
+		name = v.Name
+		a.meta[name] = &blogMeta{Blog: Blog{Name: name}, Created: at}
+	case events.BlogUpdated:
+		name = v.Name
+	case events.BlogCoauthorAdded:
+		name = v.Blog
+	case events.BlogCoauthorRemoved:
+		name = v.Blog
+	case events.BlogAuthorLinked:
+		name = v.Blog
+	default:
+		return
+	}
+	if m := a.meta[name]; m != nil {
+		m.apply(payload)
+		m.Version = events.Exact(e.Revision)
+	}
+}
+
+func (a *archive) applyDesk(payload any, at time.Time) {
+	var blog, slug string
+	switch v := payload.(type) {
+	case events.PostDrafted:
+		blog, slug = v.Blog, v.Slug
+	case events.PostPublished:
+		blog, slug = v.Blog, v.Slug
+	case events.PostRevised:
+		blog, slug = v.Blog, v.Slug
+	case events.PostUnpublished:
+		blog, slug = v.Blog, v.Slug
+	case events.PostWithdrawn:
+		blog, slug = v.Blog, v.Slug
+	default:
+		return
+	}
+	posts := a.desk[blog]
+	d := posts[slug]
+	if d == nil {
+		if _, ok := payload.(events.PostDrafted); !ok {
+			if _, ok := payload.(events.PostPublished); !ok {
+				return // an imported post: the desk lists what was written here
+			}
+		}
+		if posts == nil {
+			posts = map[string]*DeskPost{}
+			a.desk[blog] = posts
+		}
+		d = &DeskPost{Blog: blog, Slug: slug}
+		posts[slug] = d
+	}
+	d.Updated = at
+	switch v := payload.(type) {
+	case events.PostDrafted:
+		d.Title, d.Revision = v.Title, v.Revision
+	case events.PostPublished:
+		d.Title, d.Revision, d.Published = v.Title, v.Revision, true
+	case events.PostRevised:
+		d.Title, d.Revision = v.Title, max(d.Revision, v.Revision)
+	case events.PostUnpublished:
+		d.Published = false
+	case events.PostWithdrawn:
+		d.Withdrawn, d.Published = true, false
+	}
+}
+
+func (a *archive) put(blog, slug string, c events.PostContent, rev int, at time.Time, first bool) {
 	b := a.blogs[blog]
 	if b == nil {
 		b = &blogPosts{bySlug: map[string]*PostInfo{}}
@@ -116,10 +247,11 @@ func (a *archive) put(blog, slug string, c events.PostContent, rev uint64, at ti
 		ContentHash: c.ContentHash, Revision: rev, Imported: at, Updated: at,
 	}
 	if old := b.bySlug[slug]; old != nil && !first {
-		info.Imported = old.Imported
+		info.Imported, info.Authored = old.Imported, old.Authored
 	}
 	b.bySlug[slug] = info
 	b.sorted = nil
+	a.all = nil
 }
 
 func nonNil(s []string) []string {
@@ -254,4 +386,96 @@ func trimZeros(s string) string {
 		s = s[1:]
 	}
 	return s
+}
+
+// deskPosts lists a blog's posts written in Yunqi, every state, most
+// recently changed first.
+func (a *archive) deskPosts(blog string) []DeskPost {
+	a.mu.RLock()
+	out := make([]DeskPost, 0, len(a.desk[blog]))
+	for _, d := range a.desk[blog] {
+		out = append(out, *d)
+	}
+	a.mu.RUnlock()
+	slices.SortFunc(out, func(x, y DeskPost) int {
+		if c := y.Updated.Compare(x.Updated); c != 0 {
+			return c
+		}
+		return naturalCompare(x.Slug, y.Slug)
+	})
+	return out
+}
+
+// blogMeta returns a blog's presentation and writers, false for an
+// archive without a blog stream.
+func (a *archive) blogMeta(name string) (Blog, bool) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	m := a.meta[name]
+	if m == nil {
+		return Blog{}, false
+	}
+	return m.Blog, true
+}
+
+// writableBlogs lists the blogs an account writes on, by name.
+func (a *archive) writableBlogs(userID string) []Blog {
+	a.mu.RLock()
+	var out []Blog
+	for _, m := range a.meta {
+		if m.CanWrite(userID) {
+			out = append(out, m.Blog)
+		}
+	}
+	a.mu.RUnlock()
+	slices.SortFunc(out, func(x, y Blog) int { return cmp.Compare(x.Name, y.Name) })
+	return out
+}
+
+// allPosts is every public post of every blog, newest first.
+func (a *archive) allPosts() []*PostInfo {
+	a.mu.RLock()
+	if a.all != nil {
+		defer a.mu.RUnlock()
+		return a.all
+	}
+	a.mu.RUnlock()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.all == nil {
+		all := []*PostInfo{}
+		for _, b := range a.blogs {
+			for _, p := range b.bySlug {
+				all = append(all, p)
+			}
+		}
+		slices.SortFunc(all, func(x, y *PostInfo) int {
+			if c := newestFirst(x, y); c != 0 {
+				return c
+			}
+			return cmp.Compare(x.Blog, y.Blog)
+		})
+		a.all = all
+	}
+	return a.all
+}
+
+// postsWhere lists the public posts that keep, newest first.
+func (a *archive) postsWhere(keep func(*PostInfo) bool) []*PostInfo {
+	var out []*PostInfo
+	for _, p := range a.allPosts() {
+		if keep(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func sortCoauthors(c []Coauthor) {
+	slices.SortFunc(c, func(x, y Coauthor) int {
+		if n := cmp.Compare(x.Name, y.Name); n != 0 {
+			return n
+		}
+		return cmp.Compare(x.UserID, y.UserID)
+	})
 }

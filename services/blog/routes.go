@@ -26,11 +26,13 @@ func (s *Service) Mount(r chi.Router) {
 	r.Route("/api/blog", func(r chi.Router) {
 		httpserver.APIFallbacks(r, "blog")
 		r.Use(web.Protect)
+		r.Use(s.cfg.Verifier.Middleware)
 		r.Get("/blogs", s.handleBlogs)
 		r.Get("/blogs/{blog}/posts", s.handlePosts)
 		r.Get("/blogs/{blog}/posts/{slug}", s.handlePost)
-		r.With(s.cfg.Verifier.Middleware, auth.RequireRole(auth.RoleOrganizer), httpserver.LimitBody(s.cfg.MaxUploadBytes)).
+		r.With(auth.RequireRole(auth.RoleOrganizer), httpserver.LimitBody(s.cfg.MaxUploadBytes)).
 			Post("/blogs/{blog}/imports", s.handleImport)
+		s.mountWriting(r)
 	})
 }
 
@@ -190,11 +192,7 @@ func (s *Service) handleImport(w http.ResponseWriter, r *http.Request) {
 	}
 	// Answer once the lists show what was written, so that a client that
 	// reads them next sees its own import.
-	if head, err := s.store.Head(ctx); err == nil {
-		wait, stop := context.WithTimeout(ctx, 5*time.Second)
-		s.archive.follower.WaitFor(wait, head)
-		stop()
-	}
+	s.settleCtx(ctx)
 	w.Header().Set("Cache-Control", "no-store")
 	httpserver.WriteJSON(w, http.StatusOK, sum)
 }
@@ -302,4 +300,17 @@ func badUpload(detail string) error {
 
 func notFound(w http.ResponseWriter, r *http.Request, detail string) {
 	httpserver.WriteProblem(w, r, httpserver.NewProblem(http.StatusNotFound, httpserver.TypeNotFound, "Not found", detail))
+}
+
+// settle waits (briefly) until the read model reflects the log as it is
+// now, so that a client that reads the lists or pages right after its own
+// change sees it.
+func (s *Service) settle(r *http.Request) { s.settleCtx(context.WithoutCancel(r.Context())) }
+
+func (s *Service) settleCtx(ctx context.Context) {
+	if head, err := s.store.Head(ctx); err == nil {
+		wait, stop := context.WithTimeout(ctx, 5*time.Second)
+		s.archive.follower.WaitFor(wait, head)
+		stop()
+	}
 }

@@ -148,7 +148,7 @@ func TestReadAPI(t *testing.T) {
 		t.Fatalf("first page: %d %s", w.Code, w.Body)
 	}
 	p := page.Posts[0]
-	if p.Title != "Post Y" || len(p.Authors) != 2 || p.Tags[0] != "go" || p.Summary != "about Y" || p.Source != "y.md" || p.Revision != 0 {
+	if p.Title != "Post Y" || len(p.Authors) != 2 || p.Tags[0] != "go" || p.Summary != "about Y" || p.Source != "y.md" || p.Revision != 1 {
 		t.Errorf("post info = %+v", p)
 	}
 	w = f.do("GET", "/api/blog/blogs/goblog/posts?limit=10&offset=20", "", nil)
@@ -184,7 +184,7 @@ func TestReadAPI(t *testing.T) {
 	// A revision shows in the lists and the post.
 	f.importFiles("goblog", map[string]string{"evil.md": "---\ntitle: Evil, revised\ndate: 2020-01-01\n---\nnow harmless\n"})
 	w = f.do("GET", "/api/blog/blogs/goblog/posts/evil", "", nil)
-	if post := decode[postResponse](t, w.Body.Bytes()); post.Title != "Evil, revised" || post.Revision != 1 || !strings.Contains(string(post.HTML), "now harmless") {
+	if post := decode[postResponse](t, w.Body.Bytes()); post.Title != "Evil, revised" || post.Revision != 2 || !strings.Contains(string(post.HTML), "now harmless") {
 		t.Errorf("revised post: %s", w.Body)
 	}
 }

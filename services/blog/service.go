@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"path/filepath"
 	"time"
 
 	"github.com/yunqi-town/yunqi/events"
@@ -26,6 +27,15 @@ type Config struct {
 	// MaxUploadBytes bounds one upload request (default 32 MiB). A zip is
 	// further bounded by what it unpacks to.
 	MaxUploadBytes int64
+	// DataDir holds the images writers upload, in blog-images/
+	// (required).
+	DataDir string
+	// MaxImageBytes bounds one uploaded image (default 5 MiB).
+	MaxImageBytes int64
+	// PublicURL is the site's address as readers reach it
+	// (https://yunqi.example), for the absolute links of feeds, the
+	// sitemap and books. Empty: taken from each request's host.
+	PublicURL string
 	// Clock replaces time.Now in tests.
 	Clock func() time.Time
 }
@@ -41,6 +51,7 @@ type Service struct {
 	log      *slog.Logger
 	archive  *archive
 	renderer *renderer
+	images   *imageStore
 }
 
 // New builds the service. Run follows the log; until it has caught up,
@@ -58,6 +69,16 @@ func New(cfg Config, store events.Store, logger *slog.Logger) (*Service, error) 
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
+	if cfg.DataDir == "" {
+		return nil, errors.New("blog: no data directory for uploaded images")
+	}
+	if cfg.MaxImageBytes <= 0 {
+		cfg.MaxImageBytes = DefaultMaxImageBytes
+	}
+	images, err := openImageStore(filepath.Join(cfg.DataDir, "blog-images"), cfg.MaxImageBytes)
+	if err != nil {
+		return nil, err
+	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -68,6 +89,7 @@ func New(cfg Config, store events.Store, logger *slog.Logger) (*Service, error) 
 		log:      logger,
 		archive:  newArchive(store, logger),
 		renderer: newRenderer(),
+		images:   images,
 	}, nil
 }
 

@@ -162,7 +162,7 @@ func newServices(deps serviceDeps) ([]service, func(http.Handler) http.Handler, 
 			mount: func(r chi.Router) { conf.Mount(r); pages.Mount(r, pageSession) }})
 	}
 	if deps.runs("blog") {
-		bl, err := blog.New(blog.Config{Verifier: verifier}, deps.store, deps.logger)
+		bl, err := blog.New(blog.Config{Verifier: verifier, DataDir: deps.dataDir}, deps.store, deps.logger)
 		if err != nil {
 			return nil, nil, err
 		}
