@@ -102,11 +102,18 @@ type PostDrafted struct {
 // revision's content, so that public projections (the archive, search,
 // feeds) never need a draft to show it. Published is when the post first
 // went out; a post unpublished and published again keeps that date.
+//
+// A publish that saves new content at the same time is that revision's
+// only event (one event of at most a post's size, inside the log's limit
+// per append): Revision is then one above the post's last, and Editor
+// names who wrote it.
 type PostPublished struct {
-	Blog      string    `json:"blog"`
-	Slug      string    `json:"slug"`
-	Revision  int       `json:"revision"`
-	Published time.Time `json:"published"`
+	Blog       string    `json:"blog"`
+	Slug       string    `json:"slug"`
+	Revision   int       `json:"revision"`
+	Published  time.Time `json:"published"`
+	Editor     string    `json:"editor,omitempty"`
+	EditorName string    `json:"editor_name,omitempty"`
 	PostContent
 }
 

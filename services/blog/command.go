@@ -23,7 +23,7 @@ type visible struct {
 	vis     events.Visibility
 }
 
-func public(p any) visible     { return visible{p, events.Public} }
+func public(p any) visible      { return visible{p, events.Public} }
 func writersOnly(p any) visible { return visible{p, events.Owner} }
 
 // write appends the events of one decision at the version it was decided

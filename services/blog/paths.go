@@ -19,7 +19,9 @@ func writeBlogPath(blog string) string { return deskPath + url.PathEscape(blog) 
 
 func writeNewPath(blog string) string { return writeBlogPath(blog) + "new" }
 
-func writePostPath(blog, slug string) string { return writeBlogPath(blog) + "posts/" + url.PathEscape(slug) }
+func writePostPath(blog, slug string) string {
+	return writeBlogPath(blog) + "posts/" + url.PathEscape(slug)
+}
 
 func writeRevisionsPath(blog, slug string) string { return writePostPath(blog, slug) + "/revisions" }
 

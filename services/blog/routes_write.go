@@ -427,18 +427,18 @@ func (s *Service) handleUploadImage(w http.ResponseWriter, r *http.Request) {
 // edition's chapters, each pinned to a revision, in book order; to its
 // curators also the chapter list in progress.
 type CollectionView struct {
-	ID        string                         `json:"id"`
-	Title     string                         `json:"title"`
-	TitleEn   string                         `json:"title_en,omitempty"`
-	Subtitle  string                         `json:"subtitle,omitempty"`
-	Language  string                         `json:"language"`
-	Cover     string                         `json:"cover,omitempty"`
-	Edition   int                            `json:"edition"` // 0 before the first
-	Published time.Time                      `json:"published,omitzero"`
-	Editions  []int                          `json:"editions"`
-	Chapters  []events.PublishedChapter      `json:"chapters"`
-	Draft     *CollectionDraft               `json:"draft,omitempty"`
-	Links     map[string]string              `json:"links"`
+	ID        string                    `json:"id"`
+	Title     string                    `json:"title"`
+	TitleEn   string                    `json:"title_en,omitempty"`
+	Subtitle  string                    `json:"subtitle,omitempty"`
+	Language  string                    `json:"language"`
+	Cover     string                    `json:"cover,omitempty"`
+	Edition   int                       `json:"edition"` // 0 before the first
+	Published time.Time                 `json:"published,omitzero"`
+	Editions  []int                     `json:"editions"`
+	Chapters  []events.PublishedChapter `json:"chapters"`
+	Draft     *CollectionDraft          `json:"draft,omitempty"`
+	Links     map[string]string         `json:"links"`
 }
 
 // CollectionDraft is the work in progress a curator sees.
