@@ -45,6 +45,7 @@ const postsPerPage = 20
 // the frame (identity's page session in this binary); the pages show the
 // same to everyone.
 func (p *Pages) Mount(r chi.Router, session ...func(http.Handler) http.Handler) {
+	p.mountRoot(r)
 	r.Route("/blog", func(r chi.Router) {
 		r.Use(p.ui.Middleware)
 		r.Use(session...)
@@ -52,6 +53,7 @@ func (p *Pages) Mount(r chi.Router, session ...func(http.Handler) http.Handler) 
 		r.Use(httpserver.LimitBody(4 << 10))
 		r.NotFound(p.ui.NotFound)
 		r.Get("/", p.blogs)
+		p.mountFeeds(r)
 		r.Get("/{blog}", func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, blogPath(chi.URLParam(r, "blog")), http.StatusMovedPermanently)
 		})

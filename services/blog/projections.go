@@ -61,6 +61,9 @@ type archive struct {
 	// tag and author pages and the sitemap; nil when it must be built
 	// again.
 	all []*PostInfo
+	// changes counts the events applied: anything derived from the read
+	// model (a feed, the sitemap) is current while it has not moved.
+	changes uint64
 	// follower feeds apply from the log and knows how far it has read:
 	// readiness, and the wait that lets an upload's answer agree with the
 	// lists.
@@ -124,6 +127,7 @@ func (a *archive) apply(e events.Event, log *slog.Logger) {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.changes++
 	switch events.Category(e.Stream) {
 	case events.CategoryBlog:
 		if vis == events.Public {
@@ -478,4 +482,11 @@ func sortCoauthors(c []Coauthor) {
 		}
 		return cmp.Compare(x.UserID, y.UserID)
 	})
+}
+
+// version is the read model's change count (see changes).
+func (a *archive) version() uint64 {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.changes
 }

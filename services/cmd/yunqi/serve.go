@@ -38,6 +38,7 @@ type serveConfig struct {
 	Routes      []string
 	routes      map[string][]*url.URL
 	IdentityURL string
+	PublicURL   string
 }
 
 const serveAbout = `
@@ -107,6 +108,14 @@ func parseServe(args []string, getenv func(string) string, stdout io.Writer) (c 
 	set.String(&c.IdentityURL, "identity-url", "",
 		"base URL of the identity service, whose key set verifies tokens in services running without it (default: the keys in --data)",
 		config.Check(checkHTTPURL))
+	set.String(&c.PublicURL, "public-url", "",
+		"the site's address as readers reach it (https://yunqi.example), for the absolute links of feeds, the sitemap and books (default: each request's own host)",
+		config.Check(func(v string) error {
+			if v == "" {
+				return nil
+			}
+			return checkHTTPURL(v)
+		}))
 	if help, err := parseFlags(fs, set.Parse, args, stdout, "serve [flags]", serveAbout); help || err != nil {
 		return nil, nil, help, err
 	}
@@ -136,6 +145,7 @@ func (c *serveConfig) deps(store events.Store, logger *slog.Logger, reg promethe
 		logger:    logger,
 		registry:  reg,
 		dataDir:   c.Data,
+		publicURL: strings.TrimSuffix(c.PublicURL, "/"),
 		searchDir: searchDir(c.Data, c.SearchIndex),
 		identity:  c.Identity.identityConfig(c.Data),
 		only:      c.only,

@@ -54,8 +54,12 @@ var serviceNames = []string{"identity", "search", "conference", "blog", "allianc
 // route a service mounts against this.
 func servicePrefixes(name string) []string {
 	p := []string{"/api/" + name, "/" + name}
-	if name == "identity" {
+	switch name {
+	case "identity":
 		p = append(p, "/.well-known")
+	case "blog":
+		// Crawlers look for these at the root of the site.
+		p = append(p, "/sitemap.xml", "/robots.txt")
 	}
 	return p
 }
@@ -77,6 +81,9 @@ type serviceDeps struct {
 	logger   *slog.Logger
 	registry prometheus.Registerer
 	dataDir  string
+	// publicURL is the site's address for absolute links ("" : each
+	// request's host).
+	publicURL string
 	// searchDir holds the search index (<data>/index by default), opened
 	// with openIndex (nil: the embedded index).
 	searchDir string
@@ -162,7 +169,7 @@ func newServices(deps serviceDeps) ([]service, func(http.Handler) http.Handler, 
 			mount: func(r chi.Router) { conf.Mount(r); pages.Mount(r, pageSession) }})
 	}
 	if deps.runs("blog") {
-		bl, err := blog.New(blog.Config{Verifier: verifier, DataDir: deps.dataDir}, deps.store, deps.logger)
+		bl, err := blog.New(blog.Config{Verifier: verifier, DataDir: deps.dataDir, PublicURL: deps.publicURL}, deps.store, deps.logger)
 		if err != nil {
 			return nil, nil, err
 		}
