@@ -54,6 +54,7 @@ func (p *Pages) Mount(r chi.Router, session ...func(http.Handler) http.Handler) 
 		r.NotFound(p.ui.NotFound)
 		r.Get("/", p.blogs)
 		p.mountFeeds(r)
+		p.mountCollections(r)
 		r.Get("/{blog}", func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, blogPath(chi.URLParam(r, "blog")), http.StatusMovedPermanently)
 		})
