@@ -96,6 +96,28 @@ type Page struct {
 	TitleText string
 	// Data is what the page's "content" template gets as .Data.
 	Data any
+	// Alternates are other forms of the page (its feeds), linked from
+	// the head with rel="alternate".
+	Alternates []Alternate
+	// Meta is the page's description for link previews (Open Graph);
+	// nil: none.
+	Meta *PageMeta
+}
+
+// Alternate is one rel="alternate" link of a page's head.
+type Alternate struct {
+	Type  string // media type: application/atom+xml, application/rss+xml
+	Title string
+	Href  string
+}
+
+// PageMeta is what a link preview shows of a page (Open Graph).
+type PageMeta struct {
+	Type        string // "article", "book", "website"
+	Title       string
+	Description string
+	URL         string // absolute
+	Image       string // absolute, optional
 }
 
 // View is the dot of every template: the frame's needs plus the page's Data.
@@ -108,6 +130,9 @@ type View struct {
 	Languages []LanguageLink
 	RequestID string
 	Data      any
+	// Alternates and Meta go into the head (see Page).
+	Alternates []Alternate
+	Meta       *PageMeta
 }
 
 // Visitor is who is logged in, as far as the frame needs to know.
@@ -167,8 +192,10 @@ func (ts *Templates) view(w http.ResponseWriter, r *http.Request, l Lang, p Page
 		Lang:      l,
 		Title:     p.TitleText,
 		Path:      r.URL.Path,
-		RequestID: httpserver.RequestID(r.Context()),
-		Data:      p.Data,
+		RequestID:  httpserver.RequestID(r.Context()),
+		Data:       p.Data,
+		Alternates: p.Alternates,
+		Meta:       p.Meta,
 	}
 	if v.Title == "" && p.Title != "" {
 		v.Title = tr.T(p.Title)
