@@ -189,9 +189,9 @@ func (ts *Templates) Render(w http.ResponseWriter, r *http.Request, status int, 
 func (ts *Templates) view(w http.ResponseWriter, r *http.Request, l Lang, p Page) View {
 	tr := ts.Translator(l)
 	v := View{
-		Lang:      l,
-		Title:     p.TitleText,
-		Path:      r.URL.Path,
+		Lang:       l,
+		Title:      p.TitleText,
+		Path:       r.URL.Path,
 		RequestID:  httpserver.RequestID(r.Context()),
 		Data:       p.Data,
 		Alternates: p.Alternates,
