@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/yunqi-town/yunqi/events"
+	"github.com/yunqi-town/yunqi/infra/auth"
 	"github.com/yunqi-town/yunqi/infra/httpserver"
 	"github.com/yunqi-town/yunqi/web"
 )
@@ -58,6 +60,9 @@ func (p *Pages) Mount(r chi.Router, session ...func(http.Handler) http.Handler) 
 		r.Get("/{blog}", func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, blogPath(chi.URLParam(r, "blog")), http.StatusMovedPermanently)
 		})
+		r.Get("/tags/{tag}", p.tag)
+		r.Get("/authors/{name}", p.author)
+		p.mountWriting(r)
 		r.Get("/{blog}/", p.blog)
 		r.Get("/{blog}/{slug}", p.post)
 	})
@@ -94,7 +99,10 @@ func postCount(tr web.Translator, n int) string {
 }
 
 type blogData struct {
-	Name   string
+	Name        string
+	Title       string
+	Description string
+	FeedHref    string
 	Count  string
 	Posts  []postRow
 	Page   int
@@ -115,7 +123,7 @@ type postRow struct {
 func (p *Pages) blog(w http.ResponseWriter, r *http.Request) {
 	name := chi.URLParam(r, "blog")
 	all, ok := p.s.archive.posts(name)
-	if !ok {
+	if _, written := p.s.archive.blogMeta(name); !ok && !written {
 		p.ui.NotFound(w, r)
 		return
 	}
@@ -144,7 +152,16 @@ func (p *Pages) blog(w http.ResponseWriter, r *http.Request) {
 	if page < pages {
 		d.Older = pageHref(name, page+1)
 	}
-	p.t.Render(w, r, http.StatusOK, "blog", web.Page{TitleText: name, Data: d})
+	d.Title = p.blogTitle(name)
+	if b, ok := p.s.archive.blogMeta(name); ok {
+		d.Description = b.Description
+		if tr.Lang == web.English && b.TitleEn != "" {
+			d.Title = b.TitleEn
+		}
+	}
+	d.FeedHref = blogPath(name) + "feed.atom"
+	p.t.Render(w, r, http.StatusOK, "blog", web.Page{TitleText: d.Title, Data: d, Alternates: p.blogFeeds(name),
+		Meta: &web.PageMeta{Type: "website", Title: d.Title, Description: d.Description, URL: p.s.baseURL(r) + blogPath(name)}})
 }
 
 func pageHref(blog string, page int) string {
@@ -172,14 +189,19 @@ type postData struct {
 	BlogHref string
 	Title    string
 	Date     time.Time
-	By       string
-	Tags     []string
+	Authors  []namedLink
+	Sep      string
+	Tags     []namedLink
 	Summary  string
 	HTML     template.HTML
 	Source   string
 	External bool // Source is an address a reader can open
 	Updated  time.Time
 	Revised  bool
+	Revision int
+	Prev     *namedLink
+	Next     *namedLink
+	EditHref string // for the blog's writers
 }
 
 func (p *Pages) post(w http.ResponseWriter, r *http.Request) {
@@ -195,10 +217,16 @@ func (p *Pages) post(w http.ResponseWriter, r *http.Request) {
 	}
 	tr := p.tr(r)
 	d := postData{
-		Blog: blog, BlogHref: blogPath(blog), Title: info.Title, Date: info.Date,
-		By: byLine(tr, info.Authors), Tags: info.Tags, Summary: info.Summary,
+		Blog: p.blogTitle(blog), BlogHref: blogPath(blog), Title: info.Title, Date: info.Date,
+		Authors: authorLinks(info.Authors), Sep: nameSeparator(tr), Tags: tagLinks(info.Tags), Summary: info.Summary,
 		HTML: p.s.renderer.Render(content), Source: info.Source,
-		Updated: info.Updated, Revised: info.Revision > 1,
+		Updated: info.Updated, Revised: info.Revision > 1, Revision: info.Revision,
+	}
+	d.Prev, d.Next = p.neighbours(blog, slug)
+	if who, ok := auth.FromContext(r.Context()); ok {
+		if b, ok := p.s.archive.blogMeta(blog); ok && b.CanWrite(who.UserID) {
+			d.EditHref = writePostPath(blog, slug)
+		}
 	}
 	if u, err := url.Parse(info.Source); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
 		d.External = true
@@ -206,5 +234,99 @@ func (p *Pages) post(w http.ResponseWriter, r *http.Request) {
 	if content.Format == events.FormatHTML && d.Summary != "" && strings.HasPrefix(plainText(content.Body, 0), strings.TrimSuffix(d.Summary, "…")) {
 		d.Summary = "" // a feed's excerpt of the text that follows says nothing new
 	}
-	p.t.Render(w, r, http.StatusOK, "post", web.Page{TitleText: info.Title, Data: d})
+	desc := info.Summary
+	if desc == "" {
+		desc = plainText(string(d.HTML), 200) // what readers see, never the raw text with its markup
+	}
+	p.t.Render(w, r, http.StatusOK, "post", web.Page{TitleText: info.Title, Data: d,
+		Alternates: p.blogFeeds(blog),
+		Meta:       &web.PageMeta{Type: "article", Title: info.Title, Description: desc, URL: p.s.baseURL(r) + postPath(blog, slug)}})
+}
+
+// blogTitle is how pages name a blog: its title when it has one.
+func (p *Pages) blogTitle(blog string) string {
+	if b, ok := p.s.archive.blogMeta(blog); ok && b.Title != "" {
+		return b.Title
+	}
+	return blog
+}
+
+func (p *Pages) blogFeeds(blog string) []web.Alternate {
+	title := p.blogTitle(blog)
+	return []web.Alternate{
+		{Type: "application/atom+xml", Title: title + " (Atom)", Href: blogPath(blog) + "feed.atom"},
+		{Type: "application/rss+xml", Title: title + " (RSS)", Href: blogPath(blog) + "feed.rss"},
+	}
+}
+
+// neighbours are the posts before and after slug in its blog: older and
+// newer for dated posts, the chapters around it for an undated book.
+func (p *Pages) neighbours(blog, slug string) (prev, next *namedLink) {
+	all, _ := p.s.archive.posts(blog)
+	for i, post := range all {
+		if post.Slug != slug {
+			continue
+		}
+		link := func(j int) *namedLink {
+			if j < 0 || j >= len(all) || all[j].Date.IsZero() != post.Date.IsZero() {
+				return nil
+			}
+			return &namedLink{Name: all[j].Title, Href: postPath(blog, all[j].Slug)}
+		}
+		if post.Date.IsZero() {
+			return link(i - 1), link(i + 1)
+		}
+		return link(i + 1), link(i - 1)
+	}
+	return nil, nil
+}
+
+func nameSeparator(tr web.Translator) string {
+	if tr.Lang == web.Chinese {
+		return "、"
+	}
+	return ", "
+}
+
+type postListData struct {
+	Heading, Count, FeedHref, RSSHref, Profile string
+	Posts                                      []listRow
+}
+
+type listRow struct {
+	Title, Href, Blog, BlogHref, By, Summary string
+	Date                                     time.Time
+}
+
+func (p *Pages) listPage(w http.ResponseWriter, r *http.Request, heading, base string, posts []*PostInfo, profile string) {
+	tr := p.tr(r)
+	d := postListData{Heading: heading, Count: postCount(tr, len(posts)), FeedHref: base + "/feed.atom", RSSHref: base + "/feed.rss", Profile: profile}
+	for _, post := range window(posts, 100, 0) {
+		d.Posts = append(d.Posts, listRow{Title: post.Title, Href: postPath(post.Blog, post.Slug), Blog: p.blogTitle(post.Blog),
+			BlogHref: blogPath(post.Blog), By: byLine(tr, post.Authors), Summary: post.Summary, Date: post.Date})
+	}
+	p.t.Render(w, r, http.StatusOK, "postlist", web.Page{TitleText: heading, Data: d, Alternates: []web.Alternate{
+		{Type: "application/atom+xml", Title: heading + " (Atom)", Href: d.FeedHref},
+		{Type: "application/rss+xml", Title: heading + " (RSS)", Href: d.RSSHref},
+	}})
+}
+
+func (p *Pages) tag(w http.ResponseWriter, r *http.Request) {
+	tag := chi.URLParam(r, "tag")
+	posts := p.s.archive.postsWhere(func(pi *PostInfo) bool { return slices.Contains(pi.Tags, tag) })
+	if len(posts) == 0 {
+		p.ui.NotFound(w, r)
+		return
+	}
+	p.listPage(w, r, p.tr(r).T("blog.tag.heading", "tag", tag), tagPath(tag), posts, "")
+}
+
+func (p *Pages) author(w http.ResponseWriter, r *http.Request) {
+	name := chi.URLParam(r, "name")
+	posts := p.s.archive.postsWhere(func(pi *PostInfo) bool { return slices.Contains(pi.Authors, name) })
+	if len(posts) == 0 {
+		p.ui.NotFound(w, r)
+		return
+	}
+	p.listPage(w, r, name, authorPath(name), posts, p.s.archive.accountOf(name, posts))
 }

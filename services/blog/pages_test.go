@@ -67,12 +67,13 @@ func TestPages(t *testing.T) {
 	}
 
 	post := expect("/blog/goblog/first", "en", 200, "<title>Go 1.22 is released! · Yunqi</title>", "<h1>Go 1.22 is released!</h1>",
-		"by Eli Bendersky, 杜勇", `<time datetime="2024-02-06T00:00:00Z">6 February 2024</time>`, "<li>release</li>", "<li>云</li>",
+		`by <a href="/blog/authors/Eli%20Bendersky" rel="author">Eli Bendersky</a>, <a`, `rel="author">杜勇</a>`,
+		`<time datetime="2024-02-06T00:00:00Z">6 February 2024</time>`, `rel="tag">release</a>`, `rel="tag">云</a>`,
 		"{{code &#34;loop.go&#34;}}", `href="second"`, "Imported from", "<code>first.md</code>", `href="/blog/goblog/"`)
 	if strings.Contains(post, "alert(") {
 		t.Error("a script in a post reached its page")
 	}
-	expect("/blog/goblog/first", "zh-CN", 200, "作者：Eli Bendersky、杜勇", "2024年2月6日", "导入自")
+	expect("/blog/goblog/first", "zh-CN", 200, "作者：<a", "Eli Bendersky</a>、<a", "2024年2月6日", "导入自")
 	second := expect("/blog/goblog/second", "zh-CN", 200, "<h1>第二篇</h1>", "正文。")
 	if strings.Count(second, "第二篇</h1>") != 1 {
 		t.Error("the title heading is shown twice")

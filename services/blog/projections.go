@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"log/slog"
+	"net/url"
 	"slices"
 	"sync"
 	"time"
@@ -489,4 +490,22 @@ func (a *archive) version() uint64 {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	return a.changes
+}
+
+// accountOf is the profile address of the account an author name is
+// linked to on one of their posts' blogs, "" when none says so.
+func (a *archive) accountOf(name string, posts []*PostInfo) string {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	for _, p := range posts {
+		if m := a.meta[p.Blog]; m != nil {
+			if id := m.AuthorLinks[name]; id != "" {
+				return "/identity/people/" + url.PathEscape(id)
+			}
+			if m.OwnerName == name && m.Owner != "" {
+				return "/identity/people/" + url.PathEscape(m.Owner)
+			}
+		}
+	}
+	return ""
 }
