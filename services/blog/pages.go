@@ -103,13 +103,13 @@ type blogData struct {
 	Title       string
 	Description string
 	FeedHref    string
-	Count  string
-	Posts  []postRow
-	Page   int
-	Pages  int
-	PageOf string
-	Newer  string // link to the previous page, "" on the first
-	Older  string // link to the next page, "" on the last
+	Count       string
+	Posts       []postRow
+	Page        int
+	Pages       int
+	PageOf      string
+	Newer       string // link to the previous page, "" on the first
+	Older       string // link to the next page, "" on the last
 }
 
 type postRow struct {

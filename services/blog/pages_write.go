@@ -645,4 +645,3 @@ func tagLinks(tags []string) []namedLink {
 }
 
 type namedLink struct{ Name, Href string }
-
