@@ -7,6 +7,7 @@ import (
 
 	"github.com/yunqi-town/yunqi/events"
 	"github.com/yunqi-town/yunqi/services/alliance"
+	"github.com/yunqi-town/yunqi/services/blog"
 	"github.com/yunqi-town/yunqi/services/conference"
 	"github.com/yunqi-town/yunqi/services/contest"
 )
@@ -20,6 +21,7 @@ var demoSeeders = []struct {
 	{"conference", conference.SeedDemo},
 	{"alliance", alliance.SeedDemo},
 	{"contest", contest.SeedDemo},
+	{"blog", blog.SeedDemo},
 }
 
 // seedDemo runs the seeders when the log is empty, and otherwise leaves

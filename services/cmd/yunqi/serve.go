@@ -91,7 +91,7 @@ func parseServe(args []string, getenv func(string) string, stdout io.Writer) (c 
 			return err
 		}))
 	set.String(&c.SearchIndex, "search-index", "", "directory of the search index, which this process holds alone (default <data>/index)")
-	set.Bool(&c.Demo, "demo", false, "seed demo data (conference editions, the alliance's founding members, the 2013 contest) into an empty event log; a log with events is left as it is")
+	set.Bool(&c.Demo, "demo", false, "seed demo data (conference editions, the alliance's founding members, the 2013 contest, a sample blog published as a collection) into an empty event log; a log with events is left as it is")
 	c.Identity.register(set)
 	c.Engines.register(set)
 	set.String(&c.Services, "services", "all",
