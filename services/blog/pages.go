@@ -85,7 +85,7 @@ func (p *Pages) blogs(w http.ResponseWriter, r *http.Request) {
 	tr := p.tr(r)
 	var rows []blogRow
 	for _, b := range p.s.archive.blogList() {
-		rows = append(rows, blogRow{Name: b.Name, Href: blogPath(b.Name), Count: postCount(tr, b.Posts), Newest: b.Newest})
+		rows = append(rows, blogRow{Name: p.blogTitle(b.Name), Href: blogPath(b.Name), Count: postCount(tr, b.Posts), Newest: b.Newest})
 	}
 	p.t.Render(w, r, http.StatusOK, "blogs", web.Page{Title: "blog.blogs.title", Data: blogsData{Blogs: rows}})
 }

@@ -328,18 +328,20 @@ func (a *archive) post(blog, slug string) (PostInfo, bool) {
 // blogList returns every blog, by name.
 func (a *archive) blogList() []BlogInfo {
 	a.mu.RLock()
-	names := make([]string, 0, len(a.blogs))
+	names := make([]string, 0, len(a.blogs)+len(a.meta))
 	for n := range a.blogs {
 		names = append(names, n)
+	}
+	for n := range a.meta {
+		if a.blogs[n] == nil {
+			names = append(names, n) // written in Yunqi, nothing published yet
+		}
 	}
 	a.mu.RUnlock()
 	slices.Sort(names)
 	out := make([]BlogInfo, 0, len(names))
 	for _, n := range names {
-		posts, ok := a.posts(n)
-		if !ok {
-			continue
-		}
+		posts, _ := a.posts(n)
 		info := BlogInfo{Name: n, Posts: len(posts)}
 		for _, p := range posts {
 			if p.Date.After(info.Newest) {

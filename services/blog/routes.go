@@ -106,7 +106,7 @@ func (s *Service) handlePosts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	all, found := s.archive.posts(blog)
-	if !found {
+	if _, written := s.archive.blogMeta(blog); !found && !written {
 		notFound(w, r, "There is no blog called "+strconv.Quote(blog)+".")
 		return
 	}
