@@ -14,6 +14,7 @@ const (
 	TypeStartup    = "startup"    // an alliance member's public profile
 	TypeDeveloper  = "developer"  // the published part of a developer profile
 	TypeSubmission = "submission" // a contest entry in the public gallery
+	TypeCollection = "collection" // the newest published edition of a collection
 )
 
 // PostID is the index id of a post: slugs are unique only within a blog.

@@ -47,14 +47,14 @@ type Batch struct {
 }
 
 // Document is what the index knows about one searchable thing: a blog
-// post, an alliance member (startup), a public developer profile or a
-// published contest entry. Only public data goes in: the projector builds
+// post, an alliance member (startup), a public developer profile, a
+// published contest entry or a published collection. Only public data goes in: the projector builds
 // documents from public events and published profile fields alone, and has
 // no field for anything personal. Fields a type does not use stay empty
 // and are left out of its JSON, so each hit carries its own type's keys.
 type Document struct {
 	// ID is unique in the index: "<type>:<key>" (see PostID, StartupID,
-	// DeveloperID, SubmissionID).
+	// DeveloperID, SubmissionID, CollectionID).
 	ID   string `json:"-"`
 	Type string `json:"type"`
 	// URL is the public page that shows the document.
@@ -63,13 +63,19 @@ type Document struct {
 	Blog string `json:"blog,omitempty"`
 	Slug string `json:"slug,omitempty"`
 	// MemberID names a startup, UserID a developer, Contest and TeamID a
-	// contest entry.
-	MemberID string `json:"member_id,omitempty"`
-	UserID   string `json:"user_id,omitempty"`
-	Contest  string `json:"contest,omitempty"`
-	TeamID   string `json:"team_id,omitempty"`
+	// contest entry, Collection a collection (Edition is the edition
+	// indexed, the newest published).
+	MemberID   string `json:"member_id,omitempty"`
+	UserID     string `json:"user_id,omitempty"`
+	Contest    string `json:"contest,omitempty"`
+	TeamID     string `json:"team_id,omitempty"`
+	Collection string `json:"collection,omitempty"`
+	Edition    int    `json:"edition,omitempty"`
 
 	Title string `json:"title,omitempty"`
+	// TitleEN is a second title in English (a collection's), searched as
+	// the title is (see Document.Titles).
+	TitleEN string `json:"title_en,omitempty"`
 	// Name is what a startup or a developer is called: a startup's Chinese
 	// name, or its English one when it has none. NameZH and NameEN are a
 	// startup's names as it gives them. Name fields, like authors, are
@@ -110,6 +116,18 @@ func (d Document) Names() []string {
 	for _, n := range []string{d.NameZH, d.NameEN, d.Name} {
 		if n != "" && !slices.Contains(out, n) {
 			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// Titles are the document's distinct titles, which the title field
+// indexes: the title, and an English title beside it.
+func (d Document) Titles() []string {
+	var out []string
+	for _, t := range []string{d.Title, d.TitleEN} {
+		if t != "" && !slices.Contains(out, t) {
+			out = append(out, t)
 		}
 	}
 	return out
@@ -196,6 +214,7 @@ type Hit struct {
 // Formatted is a hit's _formatted object.
 type Formatted struct {
 	Title   string   `json:"title,omitempty"`
+	TitleEN string   `json:"title_en,omitempty"`
 	Name    string   `json:"name,omitempty"`
 	NameZH  string   `json:"name_zh,omitempty"`
 	NameEN  string   `json:"name_en,omitempty"`

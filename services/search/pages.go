@@ -120,6 +120,7 @@ type pageFacet struct{ Field, Param string }
 var pageFacets = map[string][]pageFacet{
 	"":             {{"type", "type"}, {"blog", "blog"}, {"tags", "tag"}},
 	TypePost:       {{"blog", "blog"}, {"tags", "tag"}},
+	TypeCollection: {{"authors", "author"}, {"year", "year"}},
 	TypeStartup:    {{"tier", "tier"}, {"city", "city"}, {"industry", "industry"}},
 	TypeDeveloper:  {{"city", "city"}, {"skills", "skill"}},
 	TypeSubmission: {{"contest", "contest"}, {"track", "track"}, {"award", "award"}, {"year", "year"}},
@@ -242,6 +243,20 @@ func hitOnPage(h Hit, tr web.Translator) pageHit {
 			ph.Title = template.HTML(html.EscapeString(tr.T("search.type.developer")))
 		}
 		add(h.City, strings.Join(h.Skills, ", "))
+	case TypeCollection:
+		if h.TitleEN != "" {
+			ph.Title += template.HTML(" · " + f.TitleEN)
+		}
+		// The subtitle says what the book is; the preface and chapter
+		// list only when the words were found there.
+		if f.Summary != "" && !strings.Contains(f.Body, "<em>") {
+			ph.Excerpt = template.HTML(f.Summary)
+		}
+		add(authorList(h.Authors))
+		if h.Edition > 1 {
+			add(tr.T("search.edition", "n", h.Edition))
+		}
+		add(date)
 	case TypeSubmission:
 		award := tr.T("search.award.finalist")
 		if h.Award != AwardFinalist {
@@ -253,6 +268,17 @@ func hitOnPage(h Hit, tr web.Translator) pageHit {
 	}
 	ph.Meta = strings.Join(meta, " · ")
 	return ph
+}
+
+// maxListedAuthors bounds the authors a collection's hit names: a book
+// of many contributors would otherwise fill the line.
+const maxListedAuthors = 3
+
+func authorList(authors []string) string {
+	if len(authors) > maxListedAuthors {
+		return strings.Join(authors[:maxListedAuthors], ", ") + " …"
+	}
+	return strings.Join(authors, ", ")
 }
 
 // label translates a value the catalogue knows and shows any other as it

@@ -20,13 +20,15 @@ import (
 // searchable within milliseconds of its append.
 
 // indexedStreams are the stream prefixes the index is built from: blog
-// posts, alliance members, contests and user accounts. Of the identity
-// streams only profile updates are decoded, and of those only the fields
-// the person published are read (projector_identity.go); sessions, email
-// claims, applications, name claims and the alliance's policy are never
-// read at all.
+// posts, collections, alliance members, contests and user accounts. Of
+// the identity streams only profile updates are decoded, and of those
+// only the fields the person published are read (projector_identity.go);
+// sessions, email claims, applications, name claims, the alliance's
+// policy and the blogs' own streams (owners, co-authors) are never read
+// at all.
 var indexedStreams = []string{
 	events.CategoryPost + "-",
+	events.CategoryCollection + "-",
 	events.CategoryMember + "-",
 	events.CategoryContest + "-",
 	events.CategoryUser + "-",
@@ -249,6 +251,8 @@ func (p *projection) project(ctx context.Context, e events.Event) (op, error) {
 	switch events.Category(e.Stream) {
 	case events.CategoryPost:
 		return p.projectPost(e), nil
+	case events.CategoryCollection:
+		return p.projectCollection(e), nil
 	case events.CategoryMember:
 		return p.projectMember(ctx, e)
 	case events.CategoryContest:
@@ -272,9 +276,13 @@ func (p *projection) decode(e events.Event) (any, bool) {
 	return payload, true
 }
 
-// projectPost maps blog events. A post event of any visibility other than
-// public takes the post out, so that a mistake in the writer cannot
-// publish.
+// projectPost maps blog events. Content that readers see (an import, a
+// revision, a publication) is put in; an unpublish or a withdrawal takes
+// the post out. A post event of any visibility other than public takes
+// the post out too, so that a mistake in the writer cannot publish: the
+// only such event is a draft, which the blog writes only while the post
+// is not published (a save of a published post is a public revision),
+// so deleting on it never hides a post readers can see.
 func (p *projection) projectPost(e events.Event) op {
 	payload, ok := p.decode(e)
 	if !ok {
@@ -286,6 +294,12 @@ func (p *projection) projectPost(e events.Event) op {
 		return postOp(v.Blog, v.Slug, v.PostContent, public)
 	case events.PostRevised:
 		return postOp(v.Blog, v.Slug, v.PostContent, public)
+	case events.PostPublished:
+		return postOp(v.Blog, v.Slug, v.PostContent, public)
+	case events.PostDrafted:
+		return postOp(v.Blog, v.Slug, v.PostContent, false)
+	case events.PostUnpublished:
+		return op{id: PostID(v.Blog, v.Slug)}
 	case events.PostWithdrawn:
 		return op{id: PostID(v.Blog, v.Slug)}
 	}

@@ -32,7 +32,7 @@ const (
 
 // Types are the document types a search may ask for; a search without a
 // type finds documents of every type.
-var Types = []string{TypePost, TypeStartup, TypeDeveloper, TypeSubmission}
+var Types = []string{TypePost, TypeCollection, TypeStartup, TypeDeveloper, TypeSubmission}
 
 // request is a parsed, checked search request.
 type request struct {

@@ -41,6 +41,10 @@
         return [h.city, (h.skills || []).join(", ")];
       case "submission":
         return [h.contest, h.track, h.award === "finalist" ? label("finalist") : h.award, (h.authors || []).join(", ")];
+      case "collection":
+        var authors = h.authors || [];
+        return [authors.slice(0, 3).join(", ") + (authors.length > 3 ? " …" : ""),
+          h.edition > 1 ? label("edition").replace("{n}", String(h.edition)) : "", h.date ? h.date.slice(0, 10) : ""];
     }
     return [h.blog, (h.authors || []).join(", "), h.date ? h.date.slice(0, 10) : ""];
   }
@@ -59,6 +63,10 @@
       return;
     }
     marked(el, f.title);
+    if (h.type === "collection" && h.title_en) {
+      el.appendChild(document.createTextNode(" · "));
+      marked(el, f.title_en);
+    }
   }
 
   function decode(s) {
@@ -112,6 +120,11 @@
       meta.textContent = metaOf(h).filter(Boolean).join(" · ");
       if (meta.textContent) { li.appendChild(meta); }
       var text = h._formatted.body || h._formatted.summary;
+      // As the page does: a collection shows its subtitle unless the
+      // words were found in its preface or chapters.
+      if (h.type === "collection" && h._formatted.summary && (h._formatted.body || "").indexOf("<em>") < 0) {
+        text = h._formatted.summary;
+      }
       if (text) {
         var p = document.createElement("p");
         p.className = "search-excerpt";

@@ -78,19 +78,23 @@ func format(d search.Document, words []qword, locs blevesearch.FieldTermLocation
 	}
 	sp := spans(words, locs)
 	f := search.Formatted{
-		Title:   highlight(d.Title, sp["title"][0], 0, len(d.Title)),
 		Summary: highlight(d.Summary, sp["summary"][0], 0, len(d.Summary)),
 		Body:    crop(d.Body, sp["body"][0], cropLength),
 	}
-	// Names are indexed once each (see Document.Names); each name field
-	// takes the highlights of the value it holds.
-	names := d.Names()
-	name := func(v string) string {
-		if i := slices.Index(names, v); i >= 0 {
-			return highlight(v, sp["name"][i], 0, len(v))
+	// Titles and names are indexed once each (see Document.Titles and
+	// Document.Names); each field takes the highlights of the value it
+	// holds.
+	element := func(values []string, field string) func(string) string {
+		return func(v string) string {
+			if i := slices.Index(values, v); i >= 0 {
+				return highlight(v, sp[field][i], 0, len(v))
+			}
+			return html.EscapeString(v)
 		}
-		return html.EscapeString(v)
 	}
+	title := element(d.Titles(), "title")
+	f.Title, f.TitleEN = title(d.Title), title(d.TitleEN)
+	name := element(d.Names(), "name")
 	f.Name, f.NameZH, f.NameEN = name(d.Name), name(d.NameZH), name(d.NameEN)
 	for i, a := range d.Authors {
 		f.Authors = append(f.Authors, highlight(a, sp["authors"][i], 0, len(a)))

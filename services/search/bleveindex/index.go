@@ -216,9 +216,18 @@ func toBleve(d search.Document) (map[string]any, error) {
 	m := map[string]any{
 		fieldSource: string(src),
 		fieldBody:   d.Body,
-		"title":     d.Title,
 		"summary":   d.Summary,
 		"body":      d.Body,
+	}
+	// One title stays a plain value, so that documents without a second
+	// title are indexed exactly as before titles could be several.
+	switch titles := d.Titles(); len(titles) {
+	case 0:
+		m["title"] = ""
+	case 1:
+		m["title"] = titles[0]
+	default:
+		m["title"] = titles
 	}
 	names, labels := d.Names(), d.Labels()
 	if len(names) > 0 {
@@ -271,12 +280,12 @@ func toBleve(d search.Document) (map[string]any, error) {
 		}
 	}
 	lengths := map[string]int{
-		"title": analysis.ApproxWords(d.Title), "summary": analysis.ApproxWords(d.Summary), "body": analysis.ApproxWords(d.Body),
+		"summary": analysis.ApproxWords(d.Summary), "body": analysis.ApproxWords(d.Body),
 	}
 	for _, group := range []struct {
 		field  string
 		values []string
-	}{{"name", names}, {"authors", d.Authors}, {"tags", labels}} {
+	}{{"title", d.Titles()}, {"name", names}, {"authors", d.Authors}, {"tags", labels}} {
 		for _, v := range group.values {
 			lengths[group.field] += analysis.ApproxWords(v)
 		}

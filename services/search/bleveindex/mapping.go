@@ -30,7 +30,11 @@ const (
 // Version 6 added startups, developers and contest entries: besides the
 // new fields, an older index never read their streams, so it must be
 // built again from the start of the log.
-const schemaVersion = "6"
+//
+// Version 7 added collections (and a second, English title) and posts
+// written in Yunqi (PostPublished): an older index skipped those events,
+// so it too is built again.
+const schemaVersion = "7"
 
 func init() {
 	// The registry panics on a duplicate name, which only a second copy of

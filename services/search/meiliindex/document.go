@@ -33,7 +33,7 @@ const (
 // hidden zh_ (folded Chinese with sub-words) and py_ (pinyin) fields
 // follow their sources.
 var searchableAttributes = []string{
-	"title", "zh_title",
+	"title", "title_en", "zh_title",
 	"name", "name_zh", "name_en", "zh_name", "py_name",
 	"authors", "zh_authors", "py_authors",
 	"tags", "skills", "industry", "city", "zh_tags",
@@ -44,13 +44,13 @@ var searchableAttributes = []string{
 // displayedAttributes are the document's own fields: the hidden ones stay
 // in the index.
 var displayedAttributes = []string{
-	attrDocID, "type", "url", "blog", "slug", "member_id", "user_id", "contest", "team_id",
-	"title", "name", "name_zh", "name_en", "authors", "date", "year", "tags", "summary", "body",
+	attrDocID, "type", "url", "blog", "slug", "member_id", "user_id", "contest", "team_id", "collection", "edition",
+	"title", "title_en", "name", "name_zh", "name_en", "authors", "date", "year", "tags", "summary", "body",
 	"city", "industry", "tier", "founded_year", "skills", "track", "award", "joined_on", "website", "logo_url",
 }
 
 // highlightAttributes are the fields of search.Formatted.
-var highlightAttributes = []string{"title", "name", "name_zh", "name_en", "authors", "tags", "summary", "body"}
+var highlightAttributes = []string{"title", "title_en", "name", "name_zh", "name_en", "authors", "tags", "summary", "body"}
 
 // wireDoc is a document as it is sent to and read from Meilisearch.
 type wireDoc struct {
@@ -110,7 +110,8 @@ func toWire(d search.Document) wireDoc {
 		}
 		return out
 	}
-	d.Title, d.Name, d.NameZH, d.NameEN = clean(d.Title), clean(d.Name), clean(d.NameZH), clean(d.NameEN)
+	d.Title, d.TitleEN = clean(d.Title), clean(d.TitleEN)
+	d.Name, d.NameZH, d.NameEN = clean(d.Name), clean(d.NameZH), clean(d.NameEN)
 	d.Summary, d.Body = clean(d.Summary), clean(d.Body)
 	d.Authors, d.Tags, d.Skills = cleanAll(d.Authors), cleanAll(d.Tags), cleanAll(d.Skills)
 	d.City, d.Industry = clean(d.City), clean(d.Industry)
@@ -125,7 +126,7 @@ func toWire(d search.Document) wireDoc {
 			w.SortTS = t.Unix()
 		}
 	}
-	w.ZhTitle = chineseTerms(d.Title)
+	w.ZhTitle = chineseTerms(d.Titles()...)
 	w.ZhName = chineseTerms(d.Names()...)
 	w.ZhAuthors = chineseTerms(d.Authors...)
 	w.ZhTags = chineseTerms(d.Labels()...)

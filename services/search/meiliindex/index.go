@@ -361,6 +361,7 @@ func (ix *Index) Drop(ctx context.Context) error {
 // formatted unmarshals a hit's _formatted (marked, not yet escaped).
 type formatted struct {
 	Title   string   `json:"title"`
+	TitleEN string   `json:"title_en"`
 	Name    string   `json:"name"`
 	NameZH  string   `json:"name_zh"`
 	NameEN  string   `json:"name_en"`

@@ -111,7 +111,7 @@ func (ix *Index) Search(ctx context.Context, q search.Query) (search.Result, err
 		d.ID = rh.DocID
 		f := rh.Formatted
 		res.Hits = append(res.Hits, search.Hit{Document: d, Formatted: search.Formatted{
-			Title: safeHTML(f.Title), Name: safeHTML(f.Name), NameZH: safeHTML(f.NameZH), NameEN: safeHTML(f.NameEN),
+			Title: safeHTML(f.Title), TitleEN: safeHTML(f.TitleEN), Name: safeHTML(f.Name), NameZH: safeHTML(f.NameZH), NameEN: safeHTML(f.NameEN),
 			Authors: safeAll(f.Authors), Tags: safeAll(f.Tags), Summary: safeHTML(f.Summary), Body: safeHTML(f.Body),
 		}})
 	}

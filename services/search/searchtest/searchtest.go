@@ -488,7 +488,8 @@ func testBadInput(t *testing.T, o Options) {
 	expect(t, ix, search.Query{Q: "emoji"}, "bad")
 }
 
-// Startups, developers and contest entries: the fields of each type.
+// Startups, developers, contest entries and collections: the fields of
+// each type.
 
 func startup(member, zh, en, city, industry, tier string, founded int, description string) search.Document {
 	d := search.Document{
@@ -511,6 +512,14 @@ func entry(contest, team, title, summary, track, award string, year int, authors
 		ID: search.SubmissionID(contest, team), Type: search.TypeSubmission, Contest: contest, TeamID: team,
 		Title: title, Summary: summary, Body: summary, Track: track, Award: award, Year: year, Authors: authors,
 		Date: time.Date(year, 10, 23, 12, 0, 0, 0, time.UTC),
+	}
+}
+
+func collection(id, title, titleEN, subtitle, body string, edition int, authors ...string) search.Document {
+	return search.Document{
+		ID: search.CollectionID(id), Type: search.TypeCollection, Collection: id, Edition: edition,
+		URL: "/blog/collections/" + id + "/", Title: title, TitleEN: titleEN, Summary: subtitle, Body: body, Authors: authors,
+		Date: time.Date(2021, 3, 1, 8, 0, 0, 0, time.UTC), Year: 2021,
 	}
 }
 
@@ -551,6 +560,7 @@ func directory(t *testing.T, o Options) search.Index {
 		entry("yunqi-2013", "t2", "Open Data Portal", "An open data portal.", "open-data", "finalist", 2013),
 		entry("yunqi-2015", "t3", "农田物联网", "传感器监测农田。", "iot", "silver", 2015),
 		post("blog", "博客园的故事", "一篇文章"),
+		collection("gowebbook", "Go Web 编程", "Build Web Application with Golang", "从零开始的网站开发", "写给想用 Go 写网站的人。\nGo 环境配置\n表单处理", 2, "谢孟军", "Astaxie"),
 	)
 	return ix
 }
@@ -588,12 +598,32 @@ func testTypes(t *testing.T, o Options) {
 	expectIDs(t, ix, search.Query{Q: "交通大脑"}, search.SubmissionID("yunqi-2013", "t1"))
 	expectIDs(t, ix, search.Query{Q: "王小明"}, search.SubmissionID("yunqi-2013", "t1"))
 	expectIDs(t, ix, search.Query{Q: "portal", Filter: filter(t, "type = submission")}, search.SubmissionID("yunqi-2013", "t2"))
+	// Collections by their title, their English title, subtitle and
+	// chapters; the English title is highlighted on its own.
+	for _, q := range []string{"golang", "网站开发", "环境配置", "Web 编程"} {
+		expectIDs(t, ix, search.Query{Q: q, Filter: filter(t, "type = collection")}, search.CollectionID("gowebbook"))
+	}
+	expectIDs(t, ix, search.Query{Q: "golang"}, search.CollectionID("gowebbook"))
+	res = find(t, ix, search.Query{Q: "golang"})
+	if len(res.Hits) == 1 {
+		h := res.Hits[0]
+		if h.Type != search.TypeCollection || h.Collection != "gowebbook" || h.Edition != 2 || h.URL != "/blog/collections/gowebbook/" ||
+			h.Title != "Go Web 编程" || h.TitleEN != "Build Web Application with Golang" || h.Summary != "从零开始的网站开发" || len(h.Authors) != 2 {
+			t.Errorf("collection hit %+v", h.Document)
+		}
+		if h.Formatted.TitleEN != "Build Web Application with <em>Golang</em>" || h.Formatted.Title != "Go Web 编程" {
+			t.Errorf("collection _formatted titles %q %q", h.Formatted.Title, h.Formatted.TitleEN)
+		}
+	}
 	// A placeholder search over one type lists it whole.
 	if res := find(t, ix, search.Query{Filter: filter(t, "type = startup"), Limit: 50}); res.EstimatedTotalHits != 4 || len(res.Hits) != 4 {
 		t.Errorf("placeholder over startups: %q of %d", ids(res), res.EstimatedTotalHits)
 	}
-	if res := find(t, ix, search.Query{Limit: 50}); res.EstimatedTotalHits != 10 {
-		t.Errorf("placeholder over every type: %d, want 10", res.EstimatedTotalHits)
+	if res := find(t, ix, search.Query{Filter: filter(t, "type = collection"), Limit: 50}); res.EstimatedTotalHits != 1 {
+		t.Errorf("placeholder over collections: %q of %d", ids(res), res.EstimatedTotalHits)
+	}
+	if res := find(t, ix, search.Query{Limit: 50}); res.EstimatedTotalHits != 11 {
+		t.Errorf("placeholder over every type: %d, want 11", res.EstimatedTotalHits)
 	}
 }
 
@@ -639,7 +669,7 @@ func testTypeFacets(t *testing.T, o Options) {
 	}
 	res := find(t, ix, search.Query{Facets: []string{"type", "tier", "city", "industry", "founded_year", "skills", "contest", "track", "award", "year"}})
 	want := map[string]map[string]int{
-		"type":         {"startup": 4, "developer": 2, "submission": 3, "post": 1},
+		"type":         {"startup": 4, "developer": 2, "submission": 3, "post": 1, "collection": 1},
 		"tier":         {"founding": 3, "member": 1},
 		"city":         {"杭州": 3, "深圳": 1, "London": 1},
 		"industry":     {"开发者社区": 2, "团队协作软件": 1, "云计算": 1},
