@@ -153,14 +153,14 @@ func (tk *tokens) mint(t testing.TB, user string, roles ...string) string {
 // fixture is the service on a fresh store, its API and pages on one
 // router, its projection running.
 type fixture struct {
-	t      *testing.T
+	t      testing.TB
 	store  *sqlitestore.Store
 	svc    *Service
 	tokens *tokens
 	server *httpserver.Server
 }
 
-func newFixture(t *testing.T, tune ...func(*Config)) *fixture {
+func newFixture(t testing.TB, tune ...func(*Config)) *fixture {
 	t.Helper()
 	f := &fixture{t: t, store: openStore(t), tokens: newTokens(t)}
 	cfg := Config{Verifier: f.tokens.verifier, DataDir: t.TempDir()}

@@ -52,6 +52,7 @@ type Service struct {
 	archive  *archive
 	renderer *renderer
 	images   *imageStore
+	feeds    feedCache
 }
 
 // New builds the service. Run follows the log; until it has caught up,
@@ -90,6 +91,7 @@ func New(cfg Config, store events.Store, logger *slog.Logger) (*Service, error) 
 		archive:  newArchive(store, logger),
 		renderer: newRenderer(),
 		images:   images,
+		feeds:    feedCache{entries: map[string]builtFeed{}},
 	}, nil
 }
 
