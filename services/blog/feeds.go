@@ -79,8 +79,8 @@ func (p *Pages) mountFeeds(r chi.Router) {
 // feedSource is what one feed lists.
 type feedSource struct {
 	title, description, page string
-	posts                     []*PostInfo
-	collection                *Collection
+	posts                    []*PostInfo
+	collection               *Collection
 }
 
 // feedCache keeps built feeds until the read model changes.
@@ -99,7 +99,6 @@ type builtFeed struct {
 // maxCachedFeeds bounds the cache: the blogs, tags and authors a crawler
 // walks through can be many.
 const maxCachedFeeds = 1024
-
 
 func (p *Pages) feed(format string, source func(*http.Request) (feedSource, bool)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
