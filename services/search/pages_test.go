@@ -87,7 +87,9 @@ func TestSearchPageWorksWithoutScript(t *testing.T) {
 // the page in Chromium and reads the results the script shows.
 func TestSearchAsYouTypeInABrowser(t *testing.T) {
 	exe := chromium(t)
-	_, h := pagesFixture(t)
+	f, h := pagesFixture(t)
+	f.wait(f.appendTo(events.CollectionStream("go-web"), book(2, "Go Web 编程", "从零开始的网站开发",
+		events.PublishedChapter{Blog: "gobook", Slug: "01.1", Title: "环境配置", Authors: []string{"谢孟军"}}), events.Public))
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	alloc, cancel := chromedp.NewExecAllocator(context.Background(),
@@ -138,6 +140,20 @@ func TestSearchAsYouTypeInABrowser(t *testing.T) {
 	do("type English", chromedp.SendKeys(css(`#search-q`), "generic"))
 	waitFor(hits + `.includes("Generics")`)
 	en := text(`ol[data-search-hits]`)
+	do("clear again", chromedp.Evaluate[chromedp.Void](`document.querySelector("#search-q").value = ""`))
+	do("type a collection's English title", chromedp.SendKeys(css(`#search-q`), "golang"))
+	waitFor(hits + `.includes("Building Web")`)
+	book := text(`ol[data-search-hits]`)
+	link, err := chromedp.Run(ctx, chromedp.AttributeValue(css(`ol[data-search-hits] li.search-hit-collection h2 a`), "href"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	href := link.Value
+	if !strings.Contains(book, "Go Web 编程 · Building Web Applications with Golang") || !strings.Contains(book, "谢孟军") ||
+		!(strings.Contains(book, "edition 2") || strings.Contains(book, "第 2 版")) || !strings.Contains(book, "从零开始的网站开发") ||
+		!strings.HasSuffix(href, "/blog/collections/go-web/") {
+		t.Errorf("collection result %q, link %q", book, href)
+	}
 	if !strings.Contains(zh, "database/sql") || em != "資料庫" {
 		t.Errorf("Chinese results %q, marked %q", zh, em)
 	}
