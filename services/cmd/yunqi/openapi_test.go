@@ -88,11 +88,16 @@ func (d *apiDoc) resolve(v any) (any, error) {
 // check holds one answer of METHOD pattern against the document: its
 // status must be listed, its media type and body must match.
 func (d *apiDoc) check(method, pattern string, w *httptest.ResponseRecorder) error {
-	op, ok := d.root["paths"].(map[string]any)[pattern].(map[string]any)[strings.ToLower(method)].(map[string]any)
+	paths, _ := d.root["paths"].(map[string]any)
+	item, _ := paths[pattern].(map[string]any)
+	op, ok := item[strings.ToLower(method)].(map[string]any)
 	if !ok {
 		return fmt.Errorf("%s %s is not in the document", method, pattern)
 	}
-	responses := op["responses"].(map[string]any)
+	responses, ok := op["responses"].(map[string]any)
+	if !ok {
+		return fmt.Errorf("%s %s lists no responses", method, pattern)
+	}
 	resp, ok := responses[strconv.Itoa(w.Code)]
 	if !ok {
 		if resp, ok = responses["default"]; !ok {
