@@ -109,3 +109,69 @@ func TestBrowserWritersJourney(t *testing.T) {
 		})
 	}
 }
+
+// TestBrowserCuratorJourney: a member who owns a blog makes a collection
+// of two of its posts, adds a third chapter on the curation page,
+// publishes the edition there, and reads the book chapter by chapter,
+// forwards and back; a later edit of a post does not change the edition.
+// Once in each language.
+func TestBrowserCuratorJourney(t *testing.T) {
+	browser := startBrowser(t)
+	a := newTestApp(t, "")
+	srv := httptest.NewServer(a.app.server)
+	t.Cleanup(srv.Close)
+	for i, lang := range []string{"zh-CN", "en"} {
+		t.Run(lang, func(t *testing.T) {
+			email := "curator" + lang + "@example.com"
+			a.signUp(email, []string{"编者", "Curator"}[i])
+			tok, _ := a.logIn(email)
+			blog, book := []string{"cn-notes", "en-notes"}[i], []string{"cn-book", "en-book"}[i]
+			call := func(method, path, body string) {
+				t.Helper()
+				if w := a.do(method, path, tok, body); w.Code >= 300 {
+					t.Fatalf("%s %s: %d %s", method, path, w.Code, w.Body)
+				}
+			}
+			call("POST", "/api/blog/blogs", `{"name":"`+blog+`","title":"云上笔记"}`)
+			for _, p := range [][2]string{{"one", "第一章 磁盘"}, {"two", "第二章 网络"}, {"three", "第三章 缓存"}} {
+				call("POST", "/api/blog/blogs/"+blog+"/posts", `{"slug":"`+p[0]+`","title":"`+p[1]+`","markdown":"text of `+p[0]+`","published":true}`)
+			}
+			call("POST", "/api/blog/collections", `{"id":"`+book+`","title":"进步集","chapters":[{"blog":"`+blog+`","slug":"one"},{"blog":"`+blog+`","slug":"two"}]}`)
+
+			tb := openTab(t, browser, srv.URL, "curator-"+lang, lang)
+			tb.logInAt("/blog/collections/"+book+"/curate", email)
+			add := `form:has(input[name="action"][value="add"])`
+			tb.fill(add+` input[name="blog"]`, blog)
+			tb.fill(add+` input[name="slug"]`, "three")
+			tb.clickAndWait(add+` button[type="submit"]`, "/blog/collections/"+book+"/")
+			if n := tb.eval(`String(document.querySelectorAll('input[name="action"][value="remove"]').length)`); n != "3" {
+				t.Fatalf("after adding, the curation page lists %s chapters", n)
+			}
+			tb.step("curated")
+			tb.clickAndWait(`form[action$="/publish"] button[type="submit"]`, "/blog/collections/"+book+"/")
+			tb.step("published")
+
+			// A later edit does not change the book.
+			call("PUT", "/api/blog/blogs/"+blog+"/posts/one", `{"title":"第一章 磁盘","markdown":"rewritten after the book","published":true}`)
+
+			tb.open("/blog/collections/" + book + "/")
+			tb.clickAndWait(`nav a[href$="/editions/1/1"], a[href$="/editions/1/1"]`, "/blog/collections/"+book+"/editions/1/1")
+			if got := tb.text("main"); !strings.Contains(got, "text of one") || strings.Contains(got, "rewritten") {
+				t.Fatalf("chapter 1 shows %q, not its pinned revision", got)
+			}
+			tb.clickAndWait(`a[rel="next"]`, "/blog/collections/"+book+"/editions/1/2")
+			tb.clickAndWait(`a[rel="next"]`, "/blog/collections/"+book+"/editions/1/3")
+			if got := tb.text("main"); !strings.Contains(got, "text of three") {
+				t.Fatalf("chapter 3 shows %q", got)
+			}
+			if tb.eval(`String(!!document.querySelector('a[rel="next"]'))`) != "false" {
+				t.Error("the last chapter links to a next one")
+			}
+			tb.clickAndWait(`a[rel="prev"]`, "/blog/collections/"+book+"/editions/1/2")
+			tb.step("chapter-2")
+			if w := a.do("GET", "/blog/collections/"+book+"/book.epub", "", ""); w.Code != 200 || w.Header().Get("Content-Type") != "application/epub+zip" {
+				t.Errorf("book.epub: %d %s", w.Code, w.Header().Get("Content-Type"))
+			}
+		})
+	}
+}
