@@ -102,10 +102,12 @@ type bookLinks struct {
 	chapters map[[2]string]int // blog, slug → chapter number
 	// image tells an uploaded image (the name of one) from anything else.
 	image func(name string) bool
+	// post tells a post readers can see from an address that is none.
+	post func(blog, slug string) bool
 }
 
-func newBookLinks(chapters []events.PublishedChapter, image func(string) bool) bookLinks {
-	l := bookLinks{chapters: make(map[[2]string]int, len(chapters)), image: image}
+func newBookLinks(chapters []events.PublishedChapter, image func(string) bool, post func(blog, slug string) bool) bookLinks {
+	l := bookLinks{chapters: make(map[[2]string]int, len(chapters)), image: image, post: post}
 	for i, ch := range chapters {
 		if _, dup := l.chapters[[2]string{ch.Blog, ch.Slug}]; !dup {
 			l.chapters[[2]string{ch.Blog, ch.Slug}] = i + 1
@@ -140,9 +142,9 @@ var safeSchemes = []string{"http", "https", "mailto"}
 
 // resolve says where href, written in the post blog/slug, leads. Relative
 // addresses are read against the post's own page, /blog/<blog>/<slug>,
-// where the writer's links work; one that lands anywhere but on a blog or
-// a post (a file of the archive that was never imported, or above the
-// blog) leads nowhere and is dropped.
+// where the writer's links work; one that lands anywhere but on the blog
+// or one of its posts (a file of the archive that was never imported, a
+// post that is not there) leads nowhere and is dropped.
 func (l bookLinks) resolve(href, blog, slug string) linkTarget {
 	href = strings.TrimSpace(href)
 	u, err := url.Parse(href)
@@ -188,6 +190,9 @@ func (l bookLinks) resolve(href, blog, slug string) linkTarget {
 		}
 		if k, ok := l.chapters[[2]string{segs[0], segs[1]}]; ok && u.RawQuery == "" {
 			return linkTarget{Kind: linkChapter, Chapter: k, Fragment: u.Fragment}
+		}
+		if relative && (segs[0] != blog || (segs[1] != "" && l.post != nil && !l.post(segs[0], segs[1]))) {
+			return linkTarget{}
 		}
 	} else if relative {
 		return linkTarget{}
@@ -632,7 +637,7 @@ func (s *Service) buildEPUB(ctx context.Context, c Collection, ed Edition, base 
 		}
 		b.Chapters = append(b.Chapters, epub.Chapter{Key: key, Title: ch.Title, Part: ch.Part, HTML: body})
 	}
-	links := newBookLinks(ed.Chapters, s.images.exists)
+	links := s.bookLinks(ed)
 	missing := func(name string) string { return bookText(lang, "book.image.missing", "name", name) }
 	b.Resolve = func(key, attr, value string) epub.Link {
 		post := from[key]
@@ -739,4 +744,11 @@ func bookText(lang, key string, args ...string) string {
 		msg = strings.ReplaceAll(msg, "{"+args[i]+"}", args[i+1])
 	}
 	return msg
+}
+
+func (s *Service) bookLinks(ed Edition) bookLinks {
+	return newBookLinks(ed.Chapters, s.images.exists, func(blog, slug string) bool {
+		_, ok := s.archive.post(blog, slug)
+		return ok
+	})
 }

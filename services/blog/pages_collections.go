@@ -631,7 +631,7 @@ func byNames(tr web.Translator, authors []string) string {
 // it led from the post's page, and an image the archive lacks becomes a
 // marked stand-in.
 func (b *bookPages) chapterLinks(h template.HTML, id string, ed Edition, blog, slug string) template.HTML {
-	links := newBookLinks(ed.Chapters, b.s.images.exists)
+	links := b.s.bookLinks(ed)
 	return rewriteHTML(h, htmlRewrite{
 		link: func(href string) string {
 			t := links.resolve(href, blog, slug)
@@ -858,7 +858,7 @@ func (b *bookPages) print(w http.ResponseWriter, r *http.Request) {
 	if ed.Details.Cover != "" {
 		d.Cover = imagePath(ed.Details.Cover)
 	}
-	links := newBookLinks(ed.Chapters, b.s.images.exists)
+	links := b.s.bookLinks(ed)
 	rewrite := func(h template.HTML, k int, blog, slug string) template.HTML {
 		prefix := "c" + strconv.Itoa(k) + "-"
 		if k == 0 {
@@ -938,13 +938,15 @@ type curateData struct {
 }
 
 type curateRow struct {
-	N                 int
-	Blog, Slug, Part  string
-	Title, Href       string
-	Missing           bool
-	First, Last       bool
-	UpLabel, DownLbl  string
-	RemoveLabel, Post string
+	N                int
+	Blog, Slug, Part string
+	Title, Href      string
+	Post             string
+	Missing          bool
+	First, Last      bool
+	// Which names the chapter to assistive technology after a button's
+	// visible words ("Move up"), which stay the start of its name.
+	Which string
 }
 
 // curatePage is what a curator's POST hands back when it shows the page
@@ -1014,9 +1016,7 @@ func (b *bookPages) renderCurate(w http.ResponseWriter, r *http.Request, pg cura
 		if info, ok := b.s.archive.post(ch.Blog, ch.Slug); ok {
 			row.Title, row.Href = info.Title, postPath(ch.Blog, ch.Slug)
 		}
-		row.UpLabel = tr.T("book.curate.up_label", "n", strconv.Itoa(row.N), "title", row.Title)
-		row.DownLbl = tr.T("book.curate.down_label", "n", strconv.Itoa(row.N), "title", row.Title)
-		row.RemoveLabel = tr.T("book.curate.remove_label", "n", strconv.Itoa(row.N), "title", row.Title)
+		row.Which = tr.T("book.curate.which", "n", strconv.Itoa(row.N), "title", row.Title)
 		d.Chapters = append(d.Chapters, row)
 	}
 	b.t.Render(w, r, pg.status, "curate", web.Page{TitleText: tr.T("book.curate.title", "title", d.Title), Data: d})
