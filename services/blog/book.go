@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"net/http"
 	"net/url"
 	"path"
 	"slices"
@@ -34,8 +35,7 @@ import (
 type bookChapter struct {
 	K int // 1-based place in the book
 	events.PublishedChapter
-	Content events.PostContent
-	HTML    template.HTML // sanitised, its links still as the post wrote them
+	HTML template.HTML // sanitised, its links still as the post wrote them
 	// Missing: the pinned revision could not be read; the chapter stands
 	// in the book as a placeholder rather than failing the whole book.
 	Missing bool
@@ -83,7 +83,6 @@ func (s *Service) readChapter(ctx context.Context, id string, ed Edition, k int)
 			"post", pc.Blog+"/"+pc.Slug, "revision", pc.Revision)
 		ch.Missing = true
 	default:
-		ch.Content = c
 		ch.HTML = s.renderer.Render(c)
 	}
 	if ch.Title == "" {
@@ -613,7 +612,9 @@ func (s *Service) buildEPUB(ctx context.Context, c Collection, ed Edition, base 
 		b.Title = c.ID
 	}
 	if d.Cover != "" {
-		if data, mt, ok := s.images.read(d.Cover); ok {
+		// A cover the writer cannot embed would fail the whole book; the
+		// book without it is still a book.
+		if data, mt, ok := s.images.read(d.Cover); ok && (mt == "image/png" || mt == "image/jpeg") && http.DetectContentType(data) == mt {
 			b.Cover = &epub.Image{Data: data, MediaType: mt}
 		}
 	}

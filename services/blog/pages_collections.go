@@ -260,8 +260,8 @@ func (b *bookPages) renderCollections(w http.ResponseWriter, r *http.Request, f 
 	b.t.Render(w, r, status, "collections", web.Page{Title: "book.list.title", Data: d})
 }
 
-// requireVisitor sends an anonymous visitor to log in, to come back to
-// back (the page a form was posted from, for a POST).
+// requireVisitor sends an anonymous visitor to log in and then on to
+// back: the page itself, or for a POST the page its form was on.
 func (b *bookPages) requireVisitor(w http.ResponseWriter, r *http.Request, back string) (auth.Principal, bool) {
 	who, ok := visitor(r)
 	if !ok {
@@ -298,7 +298,7 @@ func (b *bookPages) forbidden(w http.ResponseWriter, r *http.Request) {
 	b.t.Render(w, r, http.StatusForbidden, "forbidden", web.Page{Title: "book.forbidden.title", Data: newFrame()})
 }
 
-// problemText is a command's problem in the visitor's language, in
+// bookProblemText is a command's problem in the visitor's language, in
 // English when the catalogue has no message for its code.
 func bookProblemText(tr web.Translator, code string, args []string, english string) string {
 	key := "book.err." + code
@@ -312,8 +312,9 @@ func bookProblemText(tr web.Translator, code string, args []string, english stri
 	return tr.T(key, a...)
 }
 
-// problems moves a command's problems onto a form: field maps a
+// bookFormErrors moves a command's problems onto a form: field maps a
 // command's field name to the form's input ("" for the form as a whole).
+// It reports false for errors that are not about the input.
 func bookFormErrors(tr web.Translator, f *web.Form, err error, field func(string) string) bool {
 	var invalid *ValidationError
 	var clash *ConflictError
