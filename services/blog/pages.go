@@ -51,8 +51,7 @@ func (p *Pages) Mount(r chi.Router, session ...func(http.Handler) http.Handler) 
 	r.Route("/blog", func(r chi.Router) {
 		r.Use(p.ui.Middleware)
 		r.Use(session...)
-		// Pages take no bodies; a small limit answers early.
-		r.Use(httpserver.LimitBody(4 << 10))
+		r.Use(pageBodyLimit)
 		r.NotFound(p.ui.NotFound)
 		r.Get("/", p.blogs)
 		p.mountFeeds(r)
@@ -329,4 +328,18 @@ func (p *Pages) author(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.listPage(w, r, name, authorPath(name), posts, p.s.archive.accountOf(name, posts))
+}
+
+// pageBodyLimit bounds request bodies of the blog pages: reading pages take
+// none, so a small limit answers early; forms (the editor above all) get
+// the editor's limit here, and each form route may set a smaller one.
+func pageBodyLimit(next http.Handler) http.Handler {
+	small, large := httpserver.LimitBody(4<<10)(next), httpserver.LimitBody(maxWriteFormBytes)(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			small.ServeHTTP(w, r)
+			return
+		}
+		large.ServeHTTP(w, r)
+	})
 }

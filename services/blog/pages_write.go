@@ -31,7 +31,6 @@ const maxWriteFormBytes = 3*MaxPostBytes + 64<<10
 
 func (p *Pages) mountWriting(r chi.Router) {
 	r.Route("/write", func(r chi.Router) {
-		r.Use(httpserver.LimitBody(maxWriteFormBytes))
 		r.Get("/", p.desk)
 		r.Post("/", p.createBlog)
 		r.Get("/{blog}", func(w http.ResponseWriter, r *http.Request) {

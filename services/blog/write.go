@@ -353,7 +353,10 @@ func (s *Service) mayReadHistory(ctx context.Context, who auth.Principal, blog s
 	}
 	b, err := s.existingBlog(ctx, blog)
 	if errors.Is(err, ErrBlogNotFound) {
-		return ErrNotWriter
+		if _, imported := s.archive.posts(blog); imported {
+			return ErrNotWriter // an imported archive: its history is the organisers'
+		}
+		return ErrBlogNotFound
 	}
 	if err != nil {
 		return err

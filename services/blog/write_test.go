@@ -148,3 +148,16 @@ func TestCollectionJourney(t *testing.T) {
 type responseBody struct{ b []byte }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestEditorTakesLongPosts: the editor's form carries a post far above
+// the 4 KiB the reading pages allow.
+func TestEditorTakesLongPosts(t *testing.T) {
+	f := newFixture(t)
+	w := f.do("POST", "/blog/write/notes/new", "", strings.NewReader("markdown="+strings.Repeat("x", 200<<10)), "Content-Type", "application/x-www-form-urlencoded")
+	if w.Code == http.StatusRequestEntityTooLarge {
+		t.Fatalf("a 200 KiB editor form was refused as too large")
+	}
+	if w := f.do("GET", "/blog/", "", strings.NewReader(strings.Repeat("x", 8<<10))); w.Code != http.StatusRequestEntityTooLarge {
+		t.Errorf("a reading page took an 8 KiB body: %d", w.Code)
+	}
+}
