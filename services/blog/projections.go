@@ -84,13 +84,13 @@ type blogMeta struct {
 
 // DeskPost is a post written in Yunqi as its writers' list shows it.
 type DeskPost struct {
-	Blog      string
-	Slug      string
-	Title     string
-	Revision  int
-	Published bool
-	Withdrawn bool
-	Updated   time.Time
+	Blog      string    `json:"blog"`
+	Slug      string    `json:"slug"`
+	Title     string    `json:"title"`
+	Revision  int       `json:"revision"`
+	Published bool      `json:"published"`
+	Withdrawn bool      `json:"withdrawn"`
+	Updated   time.Time `json:"updated"`
 }
 
 func newArchive(store events.Store, log *slog.Logger) *archive {

@@ -26,7 +26,8 @@ import (
 // bluemonday's policy for user-generated content keeps only harmless
 // markup: no script, style, iframe, form or event handler, no javascript:
 // URL, and rel="nofollow" on links. Nothing of a post is ever executed,
-// template directives included: {{code "x.go"}} is text to goldmark.
+// template directives included: expandDirectives shows them as what they
+// mean without running anything.
 
 // sanitiser is bluemonday's UGC policy plus the language class goldmark
 // puts on fenced code, which a highlighter may use and which cannot carry
@@ -142,7 +143,7 @@ func RenderHTML(c events.PostContent) template.HTML {
 		var buf bytes.Buffer
 		pc := parser.NewContext()
 		pc.Set(titleKey, strings.TrimSpace(c.Title))
-		if err := markdown.Convert([]byte(c.Body), &buf, parser.WithContext(pc)); err != nil {
+		if err := markdown.Convert([]byte(expandDirectives(c.Body)), &buf, parser.WithContext(pc)); err != nil {
 			// goldmark fails only when writing to buf fails, which it
 			// cannot; show the text rather than nothing all the same.
 			return template.HTML("<pre>" + template.HTMLEscapeString(c.Body) + "</pre>")
