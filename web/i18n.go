@@ -64,18 +64,35 @@ type catalog map[Lang]map[string]string
 // placeholder matches {name} in a message.
 var placeholder = regexp.MustCompile(`\{([a-z_]+)\}`)
 
-// loadCatalog reads i18n/<lang>.json for every language from fsys.
+// loadCatalog reads i18n/<lang>.json for every language from fsys, and
+// any i18n/<part>.<lang>.json beside it: a service's staff screens keep
+// their messages apart from the attendees' so each file stays readable.
+// A key defined in two files of one language is an error.
 func loadCatalog(fsys fs.FS, dir string) (catalog, error) {
 	c := catalog{}
 	for _, l := range Languages {
-		name := path.Join(dir, string(l)+".json")
-		b, err := fs.ReadFile(fsys, name)
+		names := []string{path.Join(dir, string(l)+".json")}
+		parts, err := fs.Glob(fsys, path.Join(dir, "*."+string(l)+".json"))
 		if err != nil {
-			return nil, fmt.Errorf("catalogue %s: %w", name, err)
+			return nil, fmt.Errorf("catalogue %s: %w", dir, err)
 		}
+		names = append(names, parts...)
 		m := map[string]string{}
-		if err := json.Unmarshal(b, &m); err != nil {
-			return nil, fmt.Errorf("catalogue %s: %w", name, err)
+		for _, name := range names {
+			b, err := fs.ReadFile(fsys, name)
+			if err != nil {
+				return nil, fmt.Errorf("catalogue %s: %w", name, err)
+			}
+			part := map[string]string{}
+			if err := json.Unmarshal(b, &part); err != nil {
+				return nil, fmt.Errorf("catalogue %s: %w", name, err)
+			}
+			for k, v := range part {
+				if _, dup := m[k]; dup {
+					return nil, fmt.Errorf("catalogue %s: %q is defined twice", name, k)
+				}
+				m[k] = v
+			}
 		}
 		c[l] = m
 	}

@@ -36,6 +36,7 @@ func (s *Service) Mount(r chi.Router) {
 	r.Route("/api/conference", func(r chi.Router) {
 		httpserver.APIFallbacks(r, "conference")
 		r.Use(web.Protect, httpserver.LimitBody(maxBodyBytes), s.cfg.Verifier.Middleware)
+		s.mountStaff(r)
 		r.Get("/ticket-keys", s.handleTicketKeys)
 		r.Get("/editions/{edition}", s.handleEdition)
 		organizer := auth.RequireRole(auth.RoleOrganizer)
