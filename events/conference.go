@@ -159,22 +159,52 @@ type RegistrationCancelled struct {
 }
 
 // TicketCheckedIn: the first accepted scan of a ticket. Gate and device are
-// staff data and never reach the registrant's timeline.
+// staff data and never reach the registrant's timeline. ScannedAt is when
+// the device scanned it, which for a scan queued offline is earlier than
+// the event's own time; zero in events from before offline scanning.
 type TicketCheckedIn struct {
-	EditionID      string `json:"edition_id"`
-	RegistrationID string `json:"registration_id"`
-	Gate           string `json:"gate"`
-	Device         string `json:"device"`
+	EditionID      string    `json:"edition_id"`
+	RegistrationID string    `json:"registration_id"`
+	Gate           string    `json:"gate"`
+	Device         string    `json:"device"`
+	ScannedAt      time.Time `json:"scanned_at,omitzero"`
 }
 
-// TicketScanRefused: a ticket already checked in was scanned at another
-// gate or device — a copied ticket, most likely; organisers follow it up.
+// Reasons a scan is refused. The first two are second entries on one
+// ticket, which the organisers' conflict report lists.
+const (
+	ScanElsewhere     = "already_checked_in" // checked in at another gate or device
+	ScanRepeat        = "repeat"             // the same gate and device scanned it again
+	ScanRevoked       = "revoked"            // the registration was cancelled
+	ScanNotAdmitted   = "not_admitted"       // on the waitlist: no seat, no entry
+	ScanDeviceRevoked = "device_revoked"     // the device was reported lost
+)
+
+// TicketScanRefused: a scan that did not let anyone in — a second entry on
+// a ticket (a copied ticket, most likely), a cancelled registration, or an
+// upload from a revoked device; organisers follow it up.
 type TicketScanRefused struct {
-	EditionID      string `json:"edition_id"`
-	RegistrationID string `json:"registration_id"`
-	Gate           string `json:"gate"`
-	Device         string `json:"device"`
-	Reason         string `json:"reason"`
+	EditionID      string    `json:"edition_id"`
+	RegistrationID string    `json:"registration_id"`
+	Gate           string    `json:"gate"`
+	Device         string    `json:"device"`
+	Reason         string    `json:"reason"`
+	ScannedAt      time.Time `json:"scanned_at,omitzero"`
+}
+
+// GateDeviceRevoked: an organiser reported a gate device lost; from then
+// on its scans of the edition's tickets are refused and listed.
+type GateDeviceRevoked struct {
+	EditionID string `json:"edition_id"`
+	Device    string `json:"device"`
+}
+
+// RegistrationWindowSet bounds when members may register; a zero bound is
+// open on that side, and an edition without the event is always open.
+type RegistrationWindowSet struct {
+	EditionID string    `json:"edition_id"`
+	Opens     time.Time `json:"opens,omitzero"`
+	Closes    time.Time `json:"closes,omitzero"`
 }
 
 func registerConference(r *Registry) {
@@ -194,4 +224,6 @@ func registerConference(r *Registry) {
 	r.Register("conference.RegistrationCancelled", RegistrationCancelled{}, 1)
 	r.Register("conference.TicketCheckedIn", TicketCheckedIn{}, 1)
 	r.Register("conference.TicketScanRefused", TicketScanRefused{}, 1)
+	r.Register("conference.GateDeviceRevoked", GateDeviceRevoked{}, 1)
+	r.Register("conference.RegistrationWindowSet", RegistrationWindowSet{}, 1)
 }

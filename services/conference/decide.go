@@ -30,6 +30,8 @@ type CreateEdition struct {
 	Capacity             int
 	OfferWindow          time.Duration
 	CancellationDeadline time.Time
+	RegistrationOpens    time.Time
+	RegistrationCloses   time.Time
 	WaitlistLimit        int
 	Tracks               []Track
 	TicketTypes          []TicketType
@@ -59,6 +61,9 @@ func (c CreateEdition) validate() error {
 	}
 	if c.StartsOn != "" && c.EndsOn != "" && c.EndsOn < c.StartsOn {
 		errs.add("ends_on", "is before starts_on")
+	}
+	if !c.RegistrationOpens.IsZero() && !c.RegistrationCloses.IsZero() && !c.RegistrationCloses.After(c.RegistrationOpens) {
+		errs.add("registration_closes", "must be after registration_opens")
 	}
 	if c.OfferWindow < 0 || c.OfferWindow > 30*24*time.Hour {
 		errs.add("offer_window_seconds", "must be between 0 and 30 days")
@@ -97,6 +102,9 @@ func (ed *Edition) createEdition(c CreateEdition, emit emit) error {
 	}
 	emit(events.PolicySet{EditionID: c.ID, OfferWindowSeconds: int64(window / time.Second),
 		CancellationDeadline: c.CancellationDeadline, EditionWaitlist: c.WaitlistLimit})
+	if !c.RegistrationOpens.IsZero() || !c.RegistrationCloses.IsZero() {
+		emit(events.RegistrationWindowSet{EditionID: c.ID, Opens: c.RegistrationOpens.UTC(), Closes: c.RegistrationCloses.UTC()})
+	}
 	for _, t := range c.Tracks {
 		emit(events.TrackAdded{EditionID: c.ID, TrackID: t.ID, NameZH: t.NameZH, NameEN: t.NameEN})
 	}
@@ -231,6 +239,9 @@ type Register struct {
 	TicketType     string
 	InviteCode     string
 	IdempotencyKey string
+	// At is when the member asked: the registration window is judged
+	// against it. Zero skips the window (replays and tests of other rules).
+	At time.Time
 }
 
 // Placement is the answer to Register.
@@ -260,6 +271,11 @@ func (ed *Edition) register(c Register, emit emit) (Placement, error) {
 	if c.IdempotencyKey != "" {
 		if id, ok := ed.ByKey[c.Member+"\x00"+c.IdempotencyKey]; ok {
 			return placementOf(ed.Regs[id].Placed), nil
+		}
+	}
+	if !c.At.IsZero() {
+		if err := ed.registrationOpen(c.At); err != nil {
+			return Placement{}, err
 		}
 	}
 	var errs fieldErrors

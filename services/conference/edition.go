@@ -24,6 +24,9 @@ type Edition struct {
 	Capacity             int
 	OfferWindow          time.Duration
 	CancellationDeadline time.Time
+	// RegistrationOpens and RegistrationCloses bound when members may
+	// register; zero is open on that side.
+	RegistrationOpens, RegistrationCloses time.Time
 	// WaitlistLimit bounds the edition's own waitlist; with 0 a full
 	// edition refuses new registrations outright.
 	WaitlistLimit int
@@ -129,6 +132,30 @@ type DuplicateError struct{ Existing string }
 
 func (e *DuplicateError) Error() string { return "already registered as " + e.Existing }
 
+// WindowError: a registration outside the edition's registration window.
+type WindowError struct {
+	Opens, Closes time.Time
+	NotYet        bool
+}
+
+func (e *WindowError) Error() string {
+	if e.NotYet {
+		return "registration opens at " + e.Opens.Format(time.RFC3339)
+	}
+	return "registration closed at " + e.Closes.Format(time.RFC3339)
+}
+
+// registrationOpen tells whether members may register at now.
+func (ed *Edition) registrationOpen(now time.Time) error {
+	switch {
+	case !ed.RegistrationOpens.IsZero() && now.Before(ed.RegistrationOpens):
+		return &WindowError{Opens: ed.RegistrationOpens, Closes: ed.RegistrationCloses, NotYet: true}
+	case !ed.RegistrationCloses.IsZero() && !now.Before(ed.RegistrationCloses):
+		return &WindowError{Opens: ed.RegistrationOpens, Closes: ed.RegistrationCloses}
+	}
+	return nil
+}
+
 // ScanConflictError: the ticket was checked in elsewhere.
 type ScanConflictError struct{ Gate, Device string }
 
@@ -179,6 +206,8 @@ func (ed *Edition) Apply(payload any, at time.Time) {
 		ed.StartsOn, ed.EndsOn, ed.Venue, ed.Capacity = e.StartsOn, e.EndsOn, e.Venue, e.Capacity
 	case events.EditionCapacityChanged:
 		ed.Capacity = e.Capacity
+	case events.RegistrationWindowSet:
+		ed.RegistrationOpens, ed.RegistrationCloses = e.Opens, e.Closes
 	case events.PolicySet:
 		ed.OfferWindow = time.Duration(e.OfferWindowSeconds) * time.Second
 		ed.CancellationDeadline = e.CancellationDeadline

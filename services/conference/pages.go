@@ -260,12 +260,15 @@ type editionSnapshot struct {
 	Tracks      []Track
 	TicketTypes []TicketType
 	CancelBy    time.Time
+	Opens       time.Time // the registration window; zero is open on that side
+	Closes      time.Time
 	Waitlist    int    // how many may wait for a seat in a full edition
 	Mine        string // the visitor's active registration, if any
 }
 
 func snapshot(ed *Edition, member string) editionSnapshot {
-	snap := editionSnapshot{Counts: ed.Counts(), Tracks: slices.Clone(ed.Tracks), CancelBy: ed.CancellationDeadline, Waitlist: ed.WaitlistLimit}
+	snap := editionSnapshot{Counts: ed.Counts(), Tracks: slices.Clone(ed.Tracks), CancelBy: ed.CancellationDeadline, Waitlist: ed.WaitlistLimit,
+		Opens: ed.RegistrationOpens, Closes: ed.RegistrationCloses}
 	for _, t := range ed.TicketTypes {
 		snap.TicketTypes = append(snap.TicketTypes, *t)
 	}
@@ -307,7 +310,10 @@ type editionData struct {
 	Full                   bool
 	WaitlistOpen           bool
 	CancelBy               time.Time
-	Tracks                 []trackGroup
+	Opens, Closes          time.Time
+	// NotYet and Closed: outside the registration window, no form.
+	NotYet, Closed bool
+	Tracks         []trackGroup
 
 	// The registration form, for signed-in members without a registration.
 	SignedIn    bool
@@ -364,12 +370,15 @@ func (p *Pages) renderEdition(w http.ResponseWriter, r *http.Request, status int
 		ID: snap.ID, Name: nameIn(tr, snap.NameZH, snap.NameEN), Dates: dateRange(tr, snap.StartsOn, snap.EndsOn), Venue: snap.Venue,
 		Capacity: tr.Number(int64(snap.Capacity)), Taken: tr.Number(int64(taken)), Left: tr.Number(int64(max(0, snap.Capacity-taken))),
 		Waitlisted: tr.Number(int64(snap.Waitlisted)), Full: taken >= snap.Capacity,
-		WaitlistOpen: snap.Waitlisted < snap.Waitlist, CancelBy: snap.CancelBy,
+		WaitlistOpen: snap.Waitlisted < snap.Waitlist, CancelBy: snap.CancelBy, Opens: snap.Opens, Closes: snap.Closes,
 		Form: form, FormKey: events.NewID().String(), LogInHref: pathLogIn + "?next=" + url.QueryEscape(editionPath(snap.ID)),
 	}
 	if existing != "" {
 		d.Existing = registrationPath(existing)
 	}
+	now := p.s.now()
+	d.NotYet = !snap.Opens.IsZero() && now.Before(snap.Opens)
+	d.Closed = !snap.Closes.IsZero() && !now.Before(snap.Closes)
 	who, signedIn := auth.FromContext(r.Context())
 	d.SignedIn = signedIn
 	if signedIn {
@@ -378,7 +387,7 @@ func (p *Pages) renderEdition(w http.ResponseWriter, r *http.Request, status int
 		if snap.Mine != "" {
 			d.Mine = registrationPath(snap.Mine)
 		} else {
-			d.CanRegister = who.HasRole(auth.RoleMember) && (!d.Full || d.WaitlistOpen)
+			d.CanRegister = who.HasRole(auth.RoleMember) && (!d.Full || d.WaitlistOpen) && !d.NotYet && !d.Closed
 		}
 	}
 	groups := map[string]int{}
@@ -485,6 +494,8 @@ type registerOutcome struct {
 	placement Placement
 	problems  []refusal
 	existing  string
+	// hasSessions: the edition has a programme to choose from.
+	hasSessions bool
 }
 
 func (p *Pages) register(w http.ResponseWriter, r *http.Request) {
@@ -527,11 +538,18 @@ func (p *Pages) register(w http.ResponseWriter, r *http.Request) {
 	c.RegistrationID = regID
 	m := events.Metadata{Actor: who.UserID, Subject: who.UserID,
 		RequestID: httpserver.RequestID(r.Context()), CorrelationID: httpserver.RequestID(r.Context())}
-	v, err := p.s.exec(r.Context(), edition, false, m, ik, func(ed *Edition, _ time.Time, emit emit) (any, error) {
+	v, err := p.s.exec(r.Context(), edition, false, m, ik, func(ed *Edition, now time.Time, emit emit) (any, error) {
+		c.At = now
 		pl, err := ed.register(c, emit)
 		var invalid *ValidationError
 		var dup *DuplicateError
+		var window *WindowError
 		switch {
+		case errors.As(err, &window):
+			if window.NotYet {
+				return registerOutcome{problems: []refusal{{key: "conference.invalid.window.not_yet", args: []any{"at", p.tr(r).DateTime(window.Opens)}}}}, nil
+			}
+			return registerOutcome{problems: []refusal{{key: "conference.invalid.window.closed", args: []any{"at", p.tr(r).DateTime(window.Closes)}}}}, nil
 		case errors.As(err, &invalid):
 			out := registerOutcome{problems: explainRegister(ed, c)}
 			if len(out.problems) == 0 {
@@ -549,7 +567,7 @@ func (p *Pages) register(w http.ResponseWriter, r *http.Request) {
 		case err != nil:
 			return nil, err
 		}
-		return registerOutcome{placement: pl}, nil
+		return registerOutcome{placement: pl, hasSessions: len(ed.Sessions) > 0}, nil
 	})
 	if err != nil {
 		p.fail(w, r, err)
@@ -566,7 +584,7 @@ func (p *Pages) register(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		status := http.StatusUnprocessableEntity
-		if out.existing != "" || out.problems[0].key == "conference.invalid.full" || out.problems[0].key == "conference.invalid.ticket_type.sold_out" {
+		if out.existing != "" || out.problems[0].field == "" || out.problems[0].key == "conference.invalid.ticket_type.sold_out" {
 			status = http.StatusConflict
 		}
 		p.renderEdition(w, r, status, snap, form, c.Sessions, out.existing)
@@ -578,6 +596,11 @@ func (p *Pages) register(w http.ResponseWriter, r *http.Request) {
 		if st.Status == events.StatusWaitlisted {
 			flash = "conference.flash.session_waitlisted"
 		}
+	}
+	if len(out.placement.Sessions) == 0 && out.hasSessions {
+		// The programme has sessions and none was ticked: say so, so that
+		// nobody finds out at the door that a session was full all along.
+		flash = "conference.flash.registered_no_sessions"
 	}
 	if out.placement.Status == events.StatusWaitlisted {
 		flash = "conference.flash.waitlisted"

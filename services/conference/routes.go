@@ -102,6 +102,8 @@ type editionInput struct {
 	Capacity             int       `json:"capacity"`
 	OfferWindowSeconds   int64     `json:"offer_window_seconds"`
 	CancellationDeadline time.Time `json:"cancellation_deadline"`
+	RegistrationOpens    time.Time `json:"registration_opens"`
+	RegistrationCloses   time.Time `json:"registration_closes"`
 	EditionWaitlist      int       `json:"edition_waitlist"`
 	Tracks               []struct {
 		ID   string `json:"id"`
@@ -124,7 +126,8 @@ func (s *Service) handleCreateEdition(w http.ResponseWriter, r *http.Request) {
 	}
 	c := CreateEdition{ID: in.ID, NameZH: in.Name.ZH, NameEN: in.Name.EN, StartsOn: in.StartsOn, EndsOn: in.EndsOn,
 		Venue: in.Venue, Capacity: in.Capacity, OfferWindow: time.Duration(in.OfferWindowSeconds) * time.Second,
-		CancellationDeadline: in.CancellationDeadline, WaitlistLimit: in.EditionWaitlist}
+		CancellationDeadline: in.CancellationDeadline, WaitlistLimit: in.EditionWaitlist,
+		RegistrationOpens: in.RegistrationOpens, RegistrationCloses: in.RegistrationCloses}
 	for _, t := range in.Tracks {
 		c.Tracks = append(c.Tracks, Track{ID: t.ID, NameZH: t.Name.ZH, NameEN: t.Name.EN})
 	}
@@ -275,9 +278,9 @@ func (s *Service) handleRegister(w http.ResponseWriter, r *http.Request) {
 	}
 	m := meta(r)
 	m.Subject = p.UserID
-	v, err := s.exec(r.Context(), edition, false, m, ik, func(ed *Edition, _ time.Time, emit emit) (any, error) {
+	v, err := s.exec(r.Context(), edition, false, m, ik, func(ed *Edition, now time.Time, emit emit) (any, error) {
 		return ed.register(Register{RegistrationID: regID, Member: p.UserID, Name: p.DisplayName, Sessions: in.Sessions,
-			TicketType: in.TicketType, InviteCode: in.InviteCode, IdempotencyKey: key}, emit)
+			TicketType: in.TicketType, InviteCode: in.InviteCode, IdempotencyKey: key, At: now}, emit)
 	})
 	if err != nil {
 		s.fail(w, r, err)
@@ -617,7 +620,16 @@ func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var invalid *ValidationError
 	var dup *DuplicateError
 	var scan *ScanConflictError
+	var window *WindowError
 	switch {
+	case errors.As(err, &window):
+		if window.NotYet {
+			problem(w, r, http.StatusConflict, "registration-not-open", "Registration not open yet",
+				"Registration for this edition opens at "+window.Opens.UTC().Format(time.RFC3339)+".")
+		} else {
+			problem(w, r, http.StatusConflict, "registration-closed", "Registration closed",
+				"Registration for this edition closed at "+window.Closes.UTC().Format(time.RFC3339)+".")
+		}
 	case errors.As(err, &invalid):
 		fields := make([]httpserver.FieldError, len(invalid.Fields))
 		for i, f := range invalid.Fields {
