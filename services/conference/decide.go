@@ -394,6 +394,11 @@ func (ed *Edition) cancel(regID, member string, now time.Time, emit emit) (*Regi
 	if r.Status == events.StatusCancelled {
 		return r, nil // cancelling twice changes nothing
 	}
+	if r.CheckedIn {
+		// The holder is inside: cancelling now would free a seat that is
+		// in use and revoke a ticket at the door.
+		return nil, ErrCheckedIn
+	}
 	if !ed.CancellationDeadline.IsZero() && now.After(ed.CancellationDeadline) {
 		return nil, ErrCancellationClosed
 	}
@@ -489,26 +494,4 @@ func (ed *Edition) nextExpiry() time.Time {
 		}
 	}
 	return first
-}
-
-// checkIn records the first scan of a valid ticket; the same gate and
-// device may scan again, any other scan is refused and recorded.
-func (ed *Edition) checkIn(regID, gate, device string, emit emit) (*Registration, error) {
-	r := ed.Regs[regID]
-	if r == nil {
-		return nil, ErrRegistrationNotFound
-	}
-	switch {
-	case r.Status == events.StatusCancelled:
-		return nil, ErrTicketRevoked
-	case r.Status != events.StatusConfirmed:
-		return nil, ErrNotAdmitted
-	case !r.CheckedIn:
-		emit(events.TicketCheckedIn{EditionID: ed.ID, RegistrationID: r.ID, Gate: gate, Device: device})
-		return r, nil
-	case r.Gate == gate && r.Device == device:
-		return r, nil
-	}
-	emit(events.TicketScanRefused{EditionID: ed.ID, RegistrationID: r.ID, Gate: gate, Device: device, Reason: "already checked in elsewhere"})
-	return nil, &ScanConflictError{Gate: r.Gate, Device: r.Device}
 }

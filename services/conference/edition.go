@@ -48,6 +48,8 @@ type Edition struct {
 	Admitted int      // confirmed in the edition
 	Offered  int      // edition seats held by open offers
 	Waitlist []string // registration ids, first come first
+
+	gate gateState
 }
 
 type Track struct {
@@ -87,7 +89,8 @@ type Registration struct {
 	Offers                       map[string]time.Time
 	Placed                       events.RegistrationPlaced // the first answer, for retried keys
 	CheckedIn                    bool
-	Gate, Device                 string
+	Gate, Device                 string    // where it was checked in
+	Entries                      []ScanRef // the check-in and every later entry on the ticket
 	History                      []Step
 	seq                          int // placement order
 }
@@ -157,10 +160,10 @@ func (ed *Edition) registrationOpen(now time.Time) error {
 }
 
 // ScanConflictError: the ticket was checked in elsewhere.
-type ScanConflictError struct{ Gate, Device string }
+type ScanConflictError struct{ First *ScanRef }
 
 func (e *ScanConflictError) Error() string {
-	return fmt.Sprintf("ticket already checked in at gate %s, device %s", e.Gate, e.Device)
+	return fmt.Sprintf("ticket already checked in at gate %s, device %s", e.First.Gate, e.First.Device)
 }
 
 // FieldError and ValidationError carry field-level messages to the edge.
@@ -371,12 +374,12 @@ func (ed *Edition) Apply(payload any, at time.Time) {
 		delete(ed.ByMember, r.Member)
 		r.History = append(r.History, Step{At: at, Kind: "cancelled"})
 	case events.TicketCheckedIn:
-		if r := ed.Regs[e.RegistrationID]; r != nil {
-			r.CheckedIn, r.Gate, r.Device = true, e.Gate, e.Device
-			r.History = append(r.History, Step{At: at, Kind: "checked_in"})
-		}
+		ed.applyCheckedIn(e, at)
 	case events.TicketScanRefused:
-		// Staff follow-up only; the registrant's state does not change.
+		// Staff follow-up only; the registrant's timeline does not change.
+		ed.applyScanRefused(e, at)
+	case events.GateDeviceRevoked:
+		ed.applyDeviceRevoked(e, at)
 	}
 }
 

@@ -2,6 +2,7 @@ package conference
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -251,31 +252,73 @@ func TestDecisions(t *testing.T) {
 			},
 		},
 		{
-			name:  "the first scan checks in; the same gate and device again is fine",
+			name:  "the first scan checks in",
+			given: with(scheduled(10), placed("r1", "m1", ok)),
+			when: func(ed *Edition, emit emit) error {
+				return wantScan(ed.scan("r1", "east", "d1", now, emit), ScanCheckedIn, "")
+			},
+			then: []any{events.TicketCheckedIn{EditionID: "y", RegistrationID: "r1", Gate: "east", Device: "d1", ScannedAt: now}},
+		},
+		{
+			name:  "the same gate and device again is a flagged repeat",
 			given: with(scheduled(10), placed("r1", "m1", ok), events.TicketCheckedIn{EditionID: "y", RegistrationID: "r1", Gate: "east", Device: "d1"}),
 			when: func(ed *Edition, emit emit) error {
-				_, err := ed.checkIn("r1", "east", "d1", emit)
-				return err
+				return wantScan(ed.scan("r1", "east", "d1", now.Add(time.Minute), emit), ScanDuplicate, "east")
+			},
+			then: []any{events.TicketScanRefused{EditionID: "y", RegistrationID: "r1", Gate: "east", Device: "d1", Reason: events.ScanRepeat, ScannedAt: now.Add(time.Minute)}},
+		},
+		{
+			name:  "a scan at another gate is a flagged second entry, recorded",
+			given: with(scheduled(10), placed("r1", "m1", ok), events.TicketCheckedIn{EditionID: "y", RegistrationID: "r1", Gate: "east", Device: "d1"}),
+			when: func(ed *Edition, emit emit) error {
+				return wantScan(ed.scan("r1", "west", "d2", now, emit), ScanDuplicate, "east")
+			},
+			then: []any{events.TicketScanRefused{EditionID: "y", RegistrationID: "r1", Gate: "west", Device: "d2", Reason: events.ScanElsewhere, ScannedAt: now}},
+		},
+		{
+			name: "the same scan uploaded again records nothing and answers as before",
+			given: with(scheduled(10), placed("r1", "m1", ok), events.TicketCheckedIn{EditionID: "y", RegistrationID: "r1", Gate: "east", Device: "d1", ScannedAt: now},
+				events.TicketScanRefused{EditionID: "y", RegistrationID: "r1", Gate: "west", Device: "d2", Reason: events.ScanElsewhere, ScannedAt: now.Add(time.Minute)}),
+			when: func(ed *Edition, emit emit) error {
+				if err := wantScan(ed.scan("r1", "east", "d1", now, emit), ScanCheckedIn, ""); err != nil {
+					return err
+				}
+				return wantScan(ed.scan("r1", "west", "d2", now.Add(time.Minute), emit), ScanDuplicate, "east")
 			},
 		},
 		{
-			name:  "a scan at another gate is refused and recorded",
-			given: with(scheduled(10), placed("r1", "m1", ok), events.TicketCheckedIn{EditionID: "y", RegistrationID: "r1", Gate: "east", Device: "d1"}),
-			when: func(ed *Edition, emit emit) error {
-				_, err := ed.checkIn("r1", "west", "d1", emit)
-				return err
-			},
-			then:    []any{events.TicketScanRefused{EditionID: "y", RegistrationID: "r1", Gate: "west", Device: "d1", Reason: "already checked in elsewhere"}},
-			wantErr: new(*ScanConflictError),
-		},
-		{
-			name:  "a cancelled registration's ticket is revoked",
+			name:  "a cancelled registration's ticket is revoked, and the scan recorded",
 			given: with(scheduled(10), placed("r1", "m1", ok), events.RegistrationCancelled{EditionID: "y", RegistrationID: "r1"}),
 			when: func(ed *Edition, emit emit) error {
-				_, err := ed.checkIn("r1", "east", "d1", emit)
+				return wantScan(ed.scan("r1", "east", "d1", now, emit), ScanIsRevoked, "")
+			},
+			then: []any{events.TicketScanRefused{EditionID: "y", RegistrationID: "r1", Gate: "east", Device: "d1", Reason: events.ScanRevoked, ScannedAt: now}},
+		},
+		{
+			name:  "a revoked device's scans are refused",
+			given: with(scheduled(10), placed("r1", "m1", ok), events.GateDeviceRevoked{EditionID: "y", Device: "d1"}),
+			when: func(ed *Edition, emit emit) error {
+				return wantScan(ed.scan("r1", "east", "d1", now, emit), ScanIsRevoked, "")
+			},
+			then: []any{events.TicketScanRefused{EditionID: "y", RegistrationID: "r1", Gate: "east", Device: "d1", Reason: events.ScanDeviceRevoked, ScannedAt: now}},
+		},
+		{
+			name:  "a checked-in registration cannot be cancelled",
+			given: with(scheduled(10), placed("r1", "m1", ok), events.TicketCheckedIn{EditionID: "y", RegistrationID: "r1", Gate: "east", Device: "d1"}),
+			when: func(ed *Edition, emit emit) error {
+				_, err := ed.cancel("r1", "m1", now, emit)
 				return err
 			},
-			wantErr: ErrTicketRevoked,
+			wantErr: ErrCheckedIn,
+		},
+		{
+			name:  "registration outside the window is refused",
+			given: with(scheduled(10), events.RegistrationWindowSet{EditionID: "y", Closes: now.Add(-time.Hour)}),
+			when: func(ed *Edition, emit emit) error {
+				_, err := ed.register(Register{RegistrationID: "r1", Member: "m1", At: now}, emit)
+				return err
+			},
+			wantErr: new(*WindowError),
 		},
 	}
 	for _, tt := range tests {
@@ -302,4 +345,16 @@ func TestDecisions(t *testing.T) {
 			}
 		})
 	}
+}
+
+// wantScan checks a scan's answer: its status and, for a second entry,
+// the gate of the first.
+func wantScan(got ScanResult, status, firstGate string) error {
+	if got.Status != status {
+		return fmt.Errorf("scan answered %+v, want status %s", got, status)
+	}
+	if firstGate != "" && (got.First == nil || got.First.Gate != firstGate) {
+		return fmt.Errorf("scan answered %+v, want the first entry at %s", got, firstGate)
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package conference
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -24,6 +25,10 @@ import (
 // types is the largest legitimate one.
 const maxBodyBytes = 64 << 10
 
+// maxBatchBodyBytes bounds an upload of queued scans: 500 tickets of
+// well under a kilobyte each.
+const maxBatchBodyBytes = 1 << 20
+
 // Routes returns the API as a handler of its own.
 func (s *Service) Routes() http.Handler {
 	r := chi.NewRouter()
@@ -35,7 +40,19 @@ func (s *Service) Routes() http.Handler {
 func (s *Service) Mount(r chi.Router) {
 	r.Route("/api/conference", func(r chi.Router) {
 		httpserver.APIFallbacks(r, "conference")
-		r.Use(web.Protect, httpserver.LimitBody(maxBodyBytes), s.cfg.Verifier.Middleware)
+		r.Use(web.Protect, s.cfg.Verifier.Middleware)
+		gate := auth.RequireRole(auth.RoleGate, auth.RoleOrganizer)
+		// A device back from hours offline uploads its queue at once.
+		r.With(gate, httpserver.LimitBody(maxBatchBodyBytes)).Post("/checkins/batch", s.handleCheckInBatch)
+		r.Group(func(r chi.Router) {
+			r.Use(httpserver.LimitBody(maxBodyBytes))
+			s.mountAPI(r)
+		})
+	})
+}
+
+func (s *Service) mountAPI(r chi.Router) {
+	{
 		s.mountStaff(r)
 		r.Get("/ticket-keys", s.handleTicketKeys)
 		r.Get("/editions/{edition}", s.handleEdition)
@@ -46,8 +63,14 @@ func (s *Service) Mount(r chi.Router) {
 		r.With(organizer).Patch("/editions/{edition}/sessions/{session}", s.handleChangeSession)
 		r.With(organizer).Get("/editions/{edition}/sessions/{session}/attendees", s.handleAttendees)
 		r.With(organizer).Post("/editions/{edition}/invite-codes", s.handleIssueInvite)
-		r.With(auth.RequireRole(auth.RoleGate, auth.RoleOrganizer)).Get("/editions/{edition}/revocations", s.handleRevocations)
-		r.With(auth.RequireRole(auth.RoleGate, auth.RoleOrganizer)).Post("/checkins", s.handleCheckIn)
+		gate := auth.RequireRole(auth.RoleGate, auth.RoleOrganizer)
+		r.With(gate).Get("/editions/{edition}/revocations", s.handleRevocations)
+		r.With(gate).Get("/editions/{edition}/gate-bundle", s.handleGateBundle)
+		r.With(gate).Post("/checkins", s.handleCheckIn)
+		r.With(organizer).Get("/editions/{edition}/conflicts", s.handleConflicts)
+		r.With(organizer).Get("/editions/{edition}/devices", s.handleDevices)
+		r.With(organizer).Post("/editions/{edition}/devices/{device}/revoke", s.handleRevokeDevice)
+		r.With(organizer).Get("/editions/{edition}/checkins", s.handleGateCounts)
 		r.With(auth.RequireRole(auth.RoleMember)).Post("/editions/{edition}/registrations", s.handleRegister)
 		r.Group(func(r chi.Router) {
 			r.Use(auth.RequireUser)
@@ -58,7 +81,7 @@ func (s *Service) Mount(r chi.Router) {
 			r.Get("/registrations/{id}/ticket", s.handleTicket)
 			r.Get("/registrations/{id}/ticket.png", s.handleTicketPNG)
 		})
-	})
+	}
 }
 
 // meta is the metadata of events a request causes.
@@ -77,7 +100,7 @@ func principal(r *http.Request) auth.Principal {
 
 func (s *Service) handleTicketKeys(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=300")
-	httpserver.WriteJSON(w, http.StatusOK, auth.JWKS{Keys: []auth.JWK{auth.Ed25519JWK(s.tickets.kid, s.tickets.public)}})
+	httpserver.WriteJSON(w, http.StatusOK, s.TicketKeys())
 }
 
 func (s *Service) handleEdition(w http.ResponseWriter, r *http.Request) {
@@ -476,27 +499,29 @@ func (s *Service) handleTicketPNG(w http.ResponseWriter, r *http.Request) {
 }
 
 type revocationsResponse struct {
-	Edition string   `json:"edition"`
-	Revoked []string `json:"revoked"`
+	Edition        string   `json:"edition"`
+	Revoked        []string `json:"revoked"`
+	RevokedDevices []string `json:"revoked_devices"`
 }
 
 func (s *Service) handleRevocations(w http.ResponseWriter, r *http.Request) {
-	edition := chi.URLParam(r, "edition")
-	v, err := s.read(r.Context(), edition, func(ed *Edition) (any, error) {
-		out := revocationsResponse{Edition: ed.ID, Revoked: []string{}}
-		for id, reg := range ed.Regs {
-			if reg.Status == events.StatusCancelled {
-				out.Revoked = append(out.Revoked, id)
-			}
-		}
-		return out, nil
-	})
+	b, err := s.GateBundle(r.Context(), chi.URLParam(r, "edition"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	httpserver.WriteJSON(w, http.StatusOK, v)
+	httpserver.WriteJSON(w, http.StatusOK, revocationsResponse{Edition: b.Edition, Revoked: b.Revoked, RevokedDevices: b.RevokedDevices})
+}
+
+func (s *Service) handleGateBundle(w http.ResponseWriter, r *http.Request) {
+	b, err := s.GateBundle(r.Context(), chi.URLParam(r, "edition"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpserver.WriteJSON(w, http.StatusOK, b)
 }
 
 type checkInInput struct {
@@ -506,13 +531,19 @@ type checkInInput struct {
 }
 
 type checkInResponse struct {
-	Registration string `json:"registration"`
-	Edition      string `json:"edition"`
-	Name         string `json:"name,omitempty"`
-	Gate         string `json:"gate"`
-	Device       string `json:"device"`
+	Registration string   `json:"registration"`
+	Edition      string   `json:"edition"`
+	Name         string   `json:"name,omitempty"`
+	Gate         string   `json:"gate"`
+	Device       string   `json:"device"`
+	Duplicate    bool     `json:"duplicate,omitempty"`
+	First        *ScanRef `json:"first,omitempty"`
 }
 
+// handleCheckIn is one scan by a device that is online: the same scan
+// decision as an upload, answered as the API always has — a second entry
+// from the same gate and device is a 200 flagged duplicate, one from
+// elsewhere a 409 naming the first entry.
 func (s *Service) handleCheckIn(w http.ResponseWriter, r *http.Request) {
 	var in checkInInput
 	if !s.decodeJSON(w, r, &in) {
@@ -520,35 +551,134 @@ func (s *Service) handleCheckIn(w http.ResponseWriter, r *http.Request) {
 	}
 	var errs fieldErrors
 	for _, f := range []struct{ name, v string }{{"gate", in.Gate}, {"device", in.Device}} {
-		if l := len(strings.TrimSpace(f.v)); l == 0 || l > 64 {
-			errs.add(f.name, "is required (at most 64 characters)")
+		if err := checkGateName(f.name, f.v); err != nil {
+			errs = append(errs, err.(*ValidationError).Fields...)
 		}
 	}
-	claims, terr := s.tickets.verify(in.Token, s.now())
-	switch {
-	case strings.TrimSpace(in.Token) == "":
-		errs.add("token", "is required")
-	case errors.Is(terr, ErrTicketExpired):
-		errs.add("token", "the ticket has expired")
-	case terr != nil:
-		errs.add("token", "is not a ticket signed by this conference")
+	now := s.now().UTC()
+	claims, res, ok := s.verifyScan(Scan{Token: in.Token, ScannedAt: now}, now)
+	if !ok {
+		switch res.Reason {
+		case "token_missing":
+			errs.add("token", "is required")
+		case "expired":
+			errs.add("token", "the ticket has expired")
+		default:
+			errs.add("token", "is not a ticket signed by this conference")
+		}
 	}
 	if err := errs.err(); err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	v, err := s.exec(r.Context(), claims.Edition, false, meta(r), "", func(ed *Edition, _ time.Time, emit emit) (any, error) {
-		reg, err := ed.checkIn(claims.Subject, in.Gate, in.Device, emit)
-		if err != nil {
-			return nil, err
-		}
-		return checkInResponse{Registration: reg.ID, Edition: ed.ID, Name: reg.Name, Gate: reg.Gate, Device: reg.Device}, nil
+		return ed.scan(claims.Subject, in.Gate, in.Device, now, emit), nil
 	})
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	httpserver.WriteJSON(w, http.StatusOK, v)
+	res = v.(ScanResult)
+	out := checkInResponse{Registration: res.Registration, Edition: claims.Edition, Name: res.Name, Gate: in.Gate, Device: in.Device}
+	switch {
+	case res.Status == ScanCheckedIn:
+	case res.Status == ScanDuplicate && res.Reason == events.ScanRepeat:
+		out.Duplicate, out.First = true, res.First
+	case res.Status == ScanDuplicate:
+		s.fail(w, r, &ScanConflictError{First: res.First})
+		return
+	case res.Reason == events.ScanDeviceRevoked:
+		problem(w, r, http.StatusForbidden, "device-revoked", "Device revoked",
+			"This device was reported lost by an organiser; its scans are refused. Use another device.")
+		return
+	case res.Reason == events.ScanNotAdmitted:
+		s.fail(w, r, ErrNotAdmitted)
+		return
+	case res.Reason == events.ScanRevoked:
+		s.fail(w, r, ErrTicketRevoked)
+		return
+	default:
+		s.fail(w, r, ErrRegistrationNotFound)
+		return
+	}
+	httpserver.WriteJSON(w, http.StatusOK, out)
+}
+
+type batchInput struct {
+	Gate   string `json:"gate"`
+	Device string `json:"device"`
+	Scans  []struct {
+		Token     string          `json:"token"`
+		ScannedAt json.RawMessage `json:"scanned_at"`
+	} `json:"scans"`
+}
+
+type batchResponse struct {
+	Results []ScanResult `json:"results"`
+}
+
+func (s *Service) handleCheckInBatch(w http.ResponseWriter, r *http.Request) {
+	var in batchInput
+	if !s.decodeJSON(w, r, &in) {
+		return
+	}
+	scans := make([]Scan, len(in.Scans))
+	for i, sc := range in.Scans {
+		// A scan time in the wrong format fails that scan (as "invalid",
+		// scanned_at_missing), not the batch.
+		var at time.Time
+		if json.Unmarshal(sc.ScannedAt, &at) == nil {
+			scans[i] = Scan{Token: sc.Token, ScannedAt: at}
+		} else {
+			scans[i] = Scan{Token: sc.Token}
+		}
+	}
+	res, err := s.CheckInBatch(r.Context(), meta(r), in.Gate, in.Device, scans)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpserver.WriteJSON(w, http.StatusOK, batchResponse{Results: res})
+}
+
+func (s *Service) handleConflicts(w http.ResponseWriter, r *http.Request) {
+	c, err := s.Conflicts(r.Context(), chi.URLParam(r, "edition"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpserver.WriteJSON(w, http.StatusOK, map[string]any{"conflicts": c})
+}
+
+func (s *Service) handleDevices(w http.ResponseWriter, r *http.Request) {
+	d, err := s.Devices(r.Context(), chi.URLParam(r, "edition"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpserver.WriteJSON(w, http.StatusOK, map[string]any{"devices": d})
+}
+
+func (s *Service) handleRevokeDevice(w http.ResponseWriter, r *http.Request) {
+	edition, device := chi.URLParam(r, "edition"), chi.URLParam(r, "device")
+	if err := s.RevokeDevice(r.Context(), meta(r), edition, device); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	httpserver.WriteJSON(w, http.StatusOK, map[string]any{"device": device, "revoked": true})
+}
+
+func (s *Service) handleGateCounts(w http.ResponseWriter, r *http.Request) {
+	c, err := s.GateCounts(r.Context(), chi.URLParam(r, "edition"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpserver.WriteJSON(w, http.StatusOK, c)
 }
 
 // Attendee is one row of an organiser's session list.
@@ -644,7 +774,11 @@ func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
 		httpserver.WriteProblem(w, r, p)
 	case errors.As(err, &scan):
 		problem(w, r, http.StatusConflict, "ticket-already-used", "Ticket already checked in",
-			"This ticket was checked in at another gate or device ("+scan.Gate+" / "+scan.Device+"). Send the holder to the help desk.")
+			"This ticket was checked in at gate "+scan.First.Gate+" by device "+scan.First.Device+" at "+
+				scan.First.At.UTC().Format(time.RFC3339)+". Send the holder to the help desk.")
+	case errors.Is(err, ErrCheckedIn):
+		problem(w, r, http.StatusConflict, "checked-in", "Already checked in",
+			"This registration was checked in at the gate, so it can no longer be cancelled. Ask an organiser.")
 	case errors.Is(err, ErrEditionNotFound):
 		problem(w, r, http.StatusNotFound, "not-found", "Not found", "There is no such edition.")
 	case errors.Is(err, ErrSessionNotFound):

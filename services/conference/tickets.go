@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -29,8 +30,12 @@ type ticketKey struct {
 	kid     string
 	private ed25519.PrivateKey
 	public  ed25519.PublicKey
-	parser  *jwt.Parser
 }
+
+// ticketParserOptions: a parser is made per verification because it is
+// judged at a given moment, the scan's, not at the server's now.
+var ticketParserOptions = []jwt.ParserOption{jwt.WithValidMethods([]string{auth.Algorithm}), jwt.WithIssuer(ticketIssuer),
+	jwt.WithExpirationRequired(), jwt.WithLeeway(time.Minute)}
 
 // ticketClaims: sub is the registration, edition and member say whose.
 type ticketClaims struct {
@@ -65,9 +70,7 @@ func openTicketKey(dataDir string) (*ticketKey, error) {
 		return nil, fmt.Errorf("ticket key %s: not an Ed25519 key", path)
 	}
 	pub := priv.Public().(ed25519.PublicKey)
-	return &ticketKey{kid: auth.Thumbprint(pub), private: priv, public: pub,
-		parser: jwt.NewParser(jwt.WithValidMethods([]string{auth.Algorithm}), jwt.WithIssuer(ticketIssuer),
-			jwt.WithExpirationRequired(), jwt.WithLeeway(time.Minute))}, nil
+	return &ticketKey{kid: auth.Thumbprint(pub), private: priv, public: pub}, nil
 }
 
 // writeTicketKey writes a new key atomically; of two processes starting at
@@ -122,7 +125,8 @@ var (
 
 func (k *ticketKey) verify(raw string, now time.Time) (ticketClaims, error) {
 	var c ticketClaims
-	_, err := k.parser.ParseWithClaims(raw, &c, func(t *jwt.Token) (any, error) {
+	parser := jwt.NewParser(append(slices.Clip(ticketParserOptions), jwt.WithTimeFunc(func() time.Time { return now }))...)
+	_, err := parser.ParseWithClaims(raw, &c, func(t *jwt.Token) (any, error) {
 		if typ, _ := t.Header["typ"].(string); typ != ticketType {
 			return nil, ErrTicketInvalid
 		}

@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -277,12 +278,12 @@ func TestAllianceOrganizerDecidesAndPolicy(t *testing.T) {
 
 func TestDemoSeedsOnlyAnEmptyLog(t *testing.T) {
 	a := newTestApp(t, "")
-	if err := seedDemo(t.Context(), a.store, slog.New(slog.DiscardHandler)); err != nil {
+	if err := seedDemo(t.Context(), a.store, slog.New(slog.DiscardHandler), t.TempDir(), io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	head, _ := a.store.Head(t.Context())
 	var logged bytes.Buffer
-	if err := seedDemo(t.Context(), a.store, slog.New(slog.NewTextHandler(&logged, nil))); err != nil {
+	if err := seedDemo(t.Context(), a.store, slog.New(slog.NewTextHandler(&logged, nil)), t.TempDir(), io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	if again, _ := a.store.Head(t.Context()); again != head {

@@ -91,7 +91,7 @@ func parseServe(args []string, getenv func(string) string, stdout io.Writer) (c 
 			return err
 		}))
 	set.String(&c.SearchIndex, "search-index", "", "directory of the search index, which this process holds alone (default <data>/index)")
-	set.Bool(&c.Demo, "demo", false, "seed demo data (conference editions, the alliance's founding members, the 2013 contest, a sample blog published as a collection) into an empty event log; a log with events is left as it is")
+	set.Bool(&c.Demo, "demo", false, "seed demo data into an empty event log: the historic conference editions (closed) and next year's (open), the alliance's founding members, the 2013 contest and one in progress, a sample blog published as a collection, and staff accounts for each role, whose passwords are printed; a log with events is left as it is")
 	c.Identity.register(set)
 	c.Engines.register(set)
 	set.String(&c.Services, "services", "all",
@@ -196,7 +196,7 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	defer eng.Close()
 	if c.Demo {
-		if err := seedDemo(ctx, eng.store, logger); err != nil {
+		if err := seedDemo(ctx, eng.store, logger, c.Data, stdout); err != nil {
 			return err
 		}
 	}
