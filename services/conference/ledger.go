@@ -35,9 +35,9 @@ func newLedger(id string, store events.Store, _ *slog.Logger, now func() time.Ti
 func visibility(p any) events.Visibility {
 	switch p.(type) {
 	case events.EditionScheduled, events.EditionCapacityChanged, events.PolicySet, events.TrackAdded,
-		events.SessionScheduled, events.SessionCapacityChanged, events.TicketTypeDefined:
+		events.SessionScheduled, events.SessionCapacityChanged, events.TicketTypeDefined, events.RegistrationWindowSet:
 		return events.Public
-	case events.InviteCodeIssued, events.TicketScanRefused:
+	case events.InviteCodeIssued, events.TicketScanRefused, events.GateDeviceRevoked:
 		return events.Staff
 	}
 	return events.Owner
