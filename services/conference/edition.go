@@ -409,17 +409,20 @@ func remove(list []string, id string) []string {
 
 // Counts are what GET /api/conference/editions/{edition} answers.
 type Counts struct {
-	ID         string          `json:"id"`
-	NameZH     string          `json:"name_zh"`
-	NameEN     string          `json:"name_en"`
-	StartsOn   string          `json:"starts_on,omitempty"`
-	EndsOn     string          `json:"ends_on,omitempty"`
-	Venue      string          `json:"venue,omitempty"`
-	Capacity   int             `json:"capacity"`
-	Confirmed  int             `json:"confirmed"`
-	Offered    int             `json:"offered"`
-	Waitlisted int             `json:"waitlisted"`
-	Sessions   []SessionCounts `json:"sessions"`
+	ID       string `json:"id"`
+	NameZH   string `json:"name_zh"`
+	NameEN   string `json:"name_en"`
+	StartsOn string `json:"starts_on,omitempty"`
+	EndsOn   string `json:"ends_on,omitempty"`
+	Venue    string `json:"venue,omitempty"`
+	Capacity int    `json:"capacity"`
+	// The registration window; absent sides are open.
+	RegistrationOpens  time.Time       `json:"registration_opens,omitzero"`
+	RegistrationCloses time.Time       `json:"registration_closes,omitzero"`
+	Confirmed          int             `json:"confirmed"`
+	Offered            int             `json:"offered"`
+	Waitlisted         int             `json:"waitlisted"`
+	Sessions           []SessionCounts `json:"sessions"`
 }
 
 type SessionCounts struct {
@@ -437,7 +440,7 @@ type SessionCounts struct {
 
 func (ed *Edition) Counts() Counts {
 	c := Counts{ID: ed.ID, NameZH: ed.NameZH, NameEN: ed.NameEN, StartsOn: ed.StartsOn, EndsOn: ed.EndsOn, Venue: ed.Venue,
-		Capacity: ed.Capacity, Confirmed: ed.Admitted, Offered: ed.Offered, Waitlisted: len(ed.Waitlist), Sessions: []SessionCounts{}}
+		Capacity: ed.Capacity, RegistrationOpens: ed.RegistrationOpens, RegistrationCloses: ed.RegistrationCloses, Confirmed: ed.Admitted, Offered: ed.Offered, Waitlisted: len(ed.Waitlist), Sessions: []SessionCounts{}}
 	for _, id := range ed.SessionOrder {
 		s := ed.Sessions[id]
 		c.Sessions = append(c.Sessions, SessionCounts{ID: s.ID, Track: s.Track, Title: s.Title, Room: s.Room,
