@@ -123,7 +123,7 @@ func (p *Pages) showRegistration(w http.ResponseWriter, r *http.Request, who aut
 		Dates: dateRange(tr, snap.StartsOn, snap.EndsOn), Venue: snap.Venue,
 		Status: rv.Status, StatusText: statusText(tr, rv.Status), CheckedIn: rv.CheckedIn,
 		TicketType: ticketTypeName(tr, rv.TicketType), Action: registrationPath(rv.ID),
-		CanCancel: rv.Status != events.StatusCancelled && snap.cancellationDeadlineOK,
+		CanCancel: rv.Status != events.StatusCancelled && snap.cancellationDeadlineOK && !rv.CheckedIn,
 		CancelBy:  snap.CancelBy,
 	}
 	if errKey != "" {
@@ -233,6 +233,9 @@ func (p *Pages) changeRegistration(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, ErrCancellationClosed):
 		p.showRegistration(w, r, who, http.StatusConflict, "conference.registration.too_late")
+		return
+	case errors.Is(err, ErrCheckedIn):
+		p.showRegistration(w, r, who, http.StatusConflict, "conference.registration.checked_in_no_cancel")
 		return
 	case errors.Is(err, ErrNoOffer):
 		p.showRegistration(w, r, who, http.StatusConflict, "conference.registration.no_offer")
