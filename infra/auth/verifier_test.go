@@ -54,7 +54,7 @@ func validClaims(now time.Time) Claims {
 	}
 }
 
-func sign(t *testing.T, k testKey, claims Claims, header map[string]any) string {
+func sign(t testing.TB, k testKey, claims Claims, header map[string]any) string {
 	t.Helper()
 	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
 	tok.Header["kid"] = k.kid

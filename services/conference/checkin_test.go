@@ -18,7 +18,7 @@ type gateFixture struct {
 	okReg              string
 }
 
-func newGateFixture(t *testing.T) gateFixture {
+func newGateFixture(t testing.TB) gateFixture {
 	t.Helper()
 	v, err := auth.NewVerifier(auth.KeySetFunc(func(context.Context) (auth.JWKS, error) { return auth.JWKS{}, nil }),
 		auth.VerifierConfig{Issuer: "yunqi-test", Audience: "yunqi-test"})
