@@ -215,7 +215,10 @@ type editionRow struct {
 	Name, Href, Dates, Venue string
 	Capacity, Taken          string
 	Full                     bool
-	startsOn, id             string
+	// Window says whether registration is open now, in words.
+	Window       string
+	WindowIsOpen bool
+	startsOn, id string
 }
 
 func (p *Pages) editions(w http.ResponseWriter, r *http.Request) {
@@ -245,6 +248,17 @@ func (p *Pages) editions(w http.ResponseWriter, r *http.Request) {
 			Venue: c.Venue, Capacity: tr.Number(int64(c.Capacity)), Taken: tr.Number(int64(taken)),
 			Full: taken >= c.Capacity, startsOn: c.StartsOn, id: c.ID,
 		})
+		row := &rows[len(rows)-1]
+		switch now := p.s.now(); {
+		case !c.RegistrationOpens.IsZero() && now.Before(c.RegistrationOpens):
+			row.Window = tr.T("conference.editions.opens_at", "at", tr.DateTime(c.RegistrationOpens))
+		case !c.RegistrationCloses.IsZero() && !now.Before(c.RegistrationCloses):
+			row.Window = tr.T("conference.editions.closed")
+		case !c.RegistrationCloses.IsZero():
+			row.Window, row.WindowIsOpen = tr.T("conference.editions.open_until", "at", tr.DateTime(c.RegistrationCloses)), true
+		default:
+			row.Window, row.WindowIsOpen = tr.T("conference.editions.open"), true
+		}
 	}
 	// The newest edition first, as people look for this year's.
 	slices.SortFunc(rows, func(a, b editionRow) int {
