@@ -1,6 +1,7 @@
 package httpserver
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -141,13 +142,26 @@ func DecodeJSON(r *http.Request, v any) error {
 		return NewProblem(http.StatusUnsupportedMediaType, TypeUnsupportedMedia, "Unsupported media type",
 			"Send the body as application/json.")
 	}
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	// Bodies are bounded by LimitBody, so reading one whole is cheap, and
+	// it lets a date-time in the wrong format be traced to its field.
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
 		if IsTooLarge(err) {
 			var mbe *http.MaxBytesError
 			errors.As(err, &mbe)
 			return tooLargeProblem(mbe.Limit)
+		}
+		return NewProblem(http.StatusBadRequest, TypeBadRequest, "Unreadable body", "The request body could not be read.")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var typ *json.UnmarshalTypeError
+		var syn *json.SyntaxError
+		if !errors.As(err, &syn) && (!errors.As(err, &typ) || typ.Type == timeType) {
+			if fe, ok := timeFieldError(v, body); ok {
+				return ValidationProblem(fe)
+			}
 		}
 		return badJSON(err)
 	}

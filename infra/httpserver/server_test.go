@@ -375,3 +375,37 @@ func TestTrustedProxies(t *testing.T) {
 		t.Errorf("without trusted proxies X-Forwarded-For was read: %v", seen)
 	}
 }
+
+// TestDateTimeFieldErrors: a date-time in the wrong format, at any depth
+// of a command, is a 422 naming the field and the format expected.
+func TestDateTimeFieldErrors(t *testing.T) {
+	type window struct {
+		Phase    string    `json:"phase"`
+		StartsAt time.Time `json:"starts_at"`
+	}
+	type command struct {
+		Name     string    `json:"name"`
+		Deadline time.Time `json:"cancellation_deadline"`
+		Until    *time.Time
+		Schedule []window `json:"schedule"`
+	}
+	for _, tc := range []struct{ body, field string }{
+		{`{"cancellation_deadline":"2015-10-14 09:00"}`, "cancellation_deadline"},
+		{`{"cancellation_deadline":20151014}`, "cancellation_deadline"},
+		{`{"name":"x","schedule":[{"phase":"a","starts_at":"2015-10-14T09:00:00Z"},{"phase":"b","starts_at":"next week"}]}`, "schedule[1].starts_at"},
+		{`{"until":"yesterday"}`, "Until"},
+	} {
+		r := httptest.NewRequest("POST", "/", strings.NewReader(tc.body))
+		var c command
+		err := DecodeJSON(r, &c)
+		var p *Problem
+		if !errors.As(err, &p) || p.Status != 422 || len(p.Errors) != 1 || p.Errors[0].Field != tc.field || !strings.Contains(p.Errors[0].Message, "RFC 3339") {
+			t.Errorf("%s: got %v (%+v), want a 422 naming %s and the format", tc.body, err, p, tc.field)
+		}
+	}
+	r := httptest.NewRequest("POST", "/", strings.NewReader(`{"cancellation_deadline":"2015-10-14T09:00:00+08:00","schedule":[]}`))
+	var c command
+	if err := DecodeJSON(r, &c); err != nil || c.Deadline.IsZero() {
+		t.Errorf("a good date-time was refused: %v", err)
+	}
+}
