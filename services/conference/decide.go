@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/yunqi-town/yunqi/events"
 )
@@ -35,6 +36,25 @@ type CreateEdition struct {
 	WaitlistLimit        int
 	Tracks               []Track
 	TicketTypes          []TicketType
+}
+
+// Text limits: generous for any real edition, and small enough that a
+// page or a CSV export never carries a novel in a venue field.
+const (
+	maxNameLength  = 200 // characters: edition, track names, rooms
+	maxVenueLength = 300
+	maxTitleLength = 300 // session titles
+	maxTracks      = 50
+	maxTicketTypes = 50
+)
+
+func checkText(errs *fieldErrors, field, v string, limit int) {
+	switch {
+	case !utf8.ValidString(v):
+		errs.add(field, "is not valid UTF-8 text")
+	case utf8.RuneCountInString(v) > limit:
+		errs.add(field, "is %d characters long; the limit is %d", utf8.RuneCountInString(v), limit)
+	}
 }
 
 func checkCapacity(errs *fieldErrors, field string, n int) {
@@ -71,14 +91,35 @@ func (c CreateEdition) validate() error {
 	if c.WaitlistLimit < 0 || c.WaitlistLimit > maxCapacity {
 		errs.add("edition_waitlist", "must be from 0 to %d", maxCapacity)
 	}
+	checkText(&errs, "name.zh", c.NameZH, maxNameLength)
+	checkText(&errs, "name.en", c.NameEN, maxNameLength)
+	checkText(&errs, "venue", c.Venue, maxVenueLength)
+	if len(c.Tracks) > maxTracks {
+		errs.add("tracks", "may list at most %d tracks", maxTracks)
+	}
+	seenTrack := map[string]int{}
 	for i, t := range c.Tracks {
 		if !idPattern.MatchString(t.ID) {
 			errs.add(fmt.Sprintf("tracks[%d].id", i), "must be lower-case letters, digits or '-'")
+		} else if j, dup := seenTrack[t.ID]; dup {
+			errs.add(fmt.Sprintf("tracks[%d].id", i), "%q is already tracks[%d]; each track needs its own id", t.ID, j)
+		} else {
+			seenTrack[t.ID] = i
 		}
+		checkText(&errs, fmt.Sprintf("tracks[%d].name.zh", i), t.NameZH, maxNameLength)
+		checkText(&errs, fmt.Sprintf("tracks[%d].name.en", i), t.NameEN, maxNameLength)
 	}
+	if len(c.TicketTypes) > maxTicketTypes {
+		errs.add("ticket_types", "may list at most %d ticket types", maxTicketTypes)
+	}
+	seenType := map[string]int{}
 	for i, t := range c.TicketTypes {
 		if !idPattern.MatchString(t.ID) {
 			errs.add(fmt.Sprintf("ticket_types[%d].id", i), "must be lower-case letters, digits or '-'")
+		} else if j, dup := seenType[t.ID]; dup {
+			errs.add(fmt.Sprintf("ticket_types[%d].id", i), "%q is already ticket_types[%d]; each ticket type needs its own id", t.ID, j)
+		} else {
+			seenType[t.ID] = i
 		}
 		if t.Quota < 0 || t.Quota > maxCapacity {
 			errs.add(fmt.Sprintf("ticket_types[%d].quota", i), "must be from 0 (no quota) to %d", maxCapacity)
@@ -136,6 +177,8 @@ func (ed *Edition) addSession(c AddSession, emit emit) error {
 	if strings.TrimSpace(c.Title) == "" {
 		errs.add("title", "is required")
 	}
+	checkText(&errs, "title", c.Title, maxTitleLength)
+	checkText(&errs, "room", c.Room, maxNameLength)
 	if c.StartsAt.IsZero() {
 		errs.add("starts_at", "is required (RFC 3339 time)")
 	}
