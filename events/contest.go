@@ -192,6 +192,25 @@ type ConflictDeclared struct {
 	Reason    string `json:"reason,omitempty"`
 }
 
+// EntryJudges is who judges one entry.
+type EntryJudges struct {
+	TeamID string   `json:"team_id"`
+	Judges []string `json:"judges"`
+}
+
+// EntryJudgesAssigned names the judges of the listed entries, replacing
+// for them the rule that every judge of a track judges all its entries;
+// entries not listed keep that rule. Method is "auto" (balanced by the
+// service, PerEntry judges each where conflicts allow) or "manual" (one
+// judge added by an organiser). Each entry's list is whole, so the last
+// event that names an entry says who judges it.
+type EntryJudgesAssigned struct {
+	ContestID string        `json:"contest_id"`
+	Method    string        `json:"method"`
+	PerEntry  int           `json:"per_entry,omitempty"`
+	Entries   []EntryJudges `json:"entries"`
+}
+
 // EntryQueuedForReview tells a team its entry went to review when the
 // review phase opened. It names no judge.
 type EntryQueuedForReview struct {
@@ -299,6 +318,7 @@ func registerContest(r *Registry) {
 	r.Register("contest.SubmissionSaved", SubmissionSaved{}, 1)
 	r.Register("contest.JudgeAssigned", JudgeAssigned{}, 1)
 	r.Register("contest.ConflictDeclared", ConflictDeclared{}, 1)
+	r.Register("contest.EntryJudgesAssigned", EntryJudgesAssigned{}, 1)
 	r.Register("contest.EntryQueuedForReview", EntryQueuedForReview{}, 1)
 	r.Register("contest.ScoreRecorded", ScoreRecorded{}, 1)
 	r.Register("contest.EntryShortlisted", EntryShortlisted{}, 1)

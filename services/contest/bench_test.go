@@ -56,6 +56,7 @@ func benchContest(tb testing.TB, teams, judges int) (*Contest, []any) {
 	for j := range judges {
 		must(c.assignJudge(AssignJudge{Judge: fmt.Sprintf("judge%02d", j), DisplayName: "Judge", Tracks: []string{tracks[j%benchTracks].ID}}, emit))
 	}
+	must(c.changePhase(events.PhaseSubmission, emit))
 	must(c.changePhase(events.PhaseReview, emit))
 	return c, evs
 }

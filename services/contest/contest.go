@@ -34,6 +34,10 @@ type Contest struct {
 	Judges     map[string]*Judge
 	JudgeOrder []string
 	Declared   map[string]map[string]string // judge → team → reason
+	// EntryJudges is, for entries an organiser assigned judges to by
+	// name, who judges them in the review round; other entries go to
+	// every judge of their track.
+	EntryJudges map[string][]string
 
 	// Scores holds every score in log order; Latest the last one per
 	// judge, team and round, which is the one that counts.
@@ -120,19 +124,20 @@ const (
 
 func newContest() *Contest {
 	return &Contest{
-		Rubrics:    map[int]events.RubricPublished{},
-		Teams:      map[string]*Team{},
-		MemberTeam: map[string]string{},
-		Judges:     map[string]*Judge{},
-		Declared:   map[string]map[string]string{},
-		Latest:     map[scoreKey]int{},
+		Rubrics:     map[int]events.RubricPublished{},
+		Teams:       map[string]*Team{},
+		MemberTeam:  map[string]string{},
+		Judges:      map[string]*Judge{},
+		Declared:    map[string]map[string]string{},
+		EntryJudges: map[string][]string{},
+		Latest:      map[scoreKey]int{},
 	}
 }
 
 // phaseIndex orders phases; an unknown phase sorts before all.
-func phaseIndex(p string) int {
-	return slices.Index([]string{events.PhaseRegistration, events.PhaseSubmission, events.PhaseReview, events.PhaseFinals, events.PhaseResults}, p)
-}
+func phaseIndex(p string) int { return slices.Index(phaseOrder, p) }
+
+var phaseOrder = []string{events.PhaseRegistration, events.PhaseSubmission, events.PhaseReview, events.PhaseFinals, events.PhaseResults}
 
 // Window is the planned window of a phase; ok is false when the schedule
 // does not name it.
@@ -198,6 +203,9 @@ func (c *Contest) conflicted(j *Judge, t *Team) (bool, string) {
 		}
 		return true, r
 	}
+	if c.MemberTeam[j.ID] == t.ID {
+		return true, "member of the team"
+	}
 	if org := normOrg(j.Organization); org != "" {
 		for _, m := range t.Members {
 			if normOrg(m.Organization) == org {
@@ -225,11 +233,20 @@ func (c *Contest) Assigned(judgeID, teamID, round string) bool {
 	}
 	switch round {
 	case events.RoundReview:
-		return t.Queued && slices.Contains(j.Tracks, t.Submitted.Track)
+		return t.Queued && c.judges(j, t)
 	case events.RoundFinals:
 		return t.Finalist
 	}
 	return false
+}
+
+// judges reports whether j is to judge t's entry in the review round,
+// whether or not the round has begun; conflicts are checked by callers.
+func (c *Contest) judges(j *Judge, t *Team) bool {
+	if list, ok := c.EntryJudges[t.ID]; ok {
+		return slices.Contains(list, j.ID)
+	}
+	return t.Submitted != nil && slices.Contains(j.Tracks, t.Submitted.Track)
 }
 
 // Apply folds one event into the contest. It never fails: whatever is in
@@ -325,6 +342,10 @@ func (c *Contest) Apply(p any, at time.Time) {
 		if t := c.Teams[e.TeamID]; t != nil {
 			t.step(Step{At: at, Kind: StepConflict, Visibility: events.Staff})
 		}
+	case events.EntryJudgesAssigned:
+		for _, e := range e.Entries {
+			c.EntryJudges[e.TeamID] = slices.Clone(e.Judges)
+		}
 	case events.EntryQueuedForReview:
 		if t := c.Teams[e.TeamID]; t != nil {
 			t.Queued = true
@@ -385,7 +406,7 @@ func visibility(p any) events.Visibility {
 	case events.ContestCreated, events.ContestScheduleChanged, events.ContestPhaseChanged, events.RubricPublished,
 		events.ResultsPublished, events.EntryPublished:
 		return events.Public
-	case events.JudgeAssigned, events.ConflictDeclared, events.ScoreRecorded:
+	case events.JudgeAssigned, events.ConflictDeclared, events.ScoreRecorded, events.EntryJudgesAssigned:
 		return events.Staff
 	}
 	return events.Owner

@@ -279,6 +279,11 @@ func (c *Contest) changePhase(to string, emit emit) error {
 	if phaseIndex(to) <= phaseIndex(c.Phase) {
 		return &ValidationError{Fields: []FieldError{{"phase", fmt.Sprintf("must come after the current phase (%s): phases only move forward", c.Phase)}}}
 	}
+	// Each phase has consequences the next relies on (entries are
+	// submitted, then queued, then scored), so none may be jumped over.
+	if next := phaseOrder[phaseIndex(c.Phase)+1]; next != to {
+		return &ValidationError{Fields: []FieldError{{"phase", fmt.Sprintf("skips the %s phase: move from %s to %s first", next, c.Phase, next)}}}
+	}
 	if phaseIndex(to) >= phaseIndex(events.PhaseReview) && c.Rubric == nil {
 		return ErrNoRubric
 	}

@@ -160,9 +160,14 @@ func TestDecisions(t *testing.T) {
 		},
 		{
 			name: "opening review queues every entry, not drafts", now: subEnds,
-			given: with(created(3), team("t1", "ann", ""), team("t2", "bo", ""), entry("t1", 1, false), entry("t2", 1, true)),
+			given: with(created(3), team("t1", "ann", ""), team("t2", "bo", ""), entry("t1", 1, false), entry("t2", 1, true), phase(events.PhaseRegistration, events.PhaseSubmission)),
 			when:  func(c *Contest, _ time.Time, emit emit) error { return c.changePhase(events.PhaseReview, emit) },
-			then:  []any{phase(events.PhaseRegistration, events.PhaseReview), queued("t1")},
+			then:  []any{phase(events.PhaseSubmission, events.PhaseReview), queued("t1")},
+		},
+		{
+			name: "a phase move that skips a phase is refused", given: created(3), now: during,
+			when:    func(c *Contest, _ time.Time, emit emit) error { return c.changePhase(events.PhaseReview, emit) },
+			wantErr: new(*ValidationError),
 		},
 		{
 			name: "a member creates a team", given: created(3), now: during,

@@ -170,6 +170,12 @@ func demoEvents() ([]events.Proposed, error) {
 				return nil, err
 			}
 		}
+	}
+	if err := step(cst(8, 1, 0), "demo-organizer", func() error { return c.changePhase(events.PhaseSubmission, emitFn) }); err != nil {
+		return nil, err
+	}
+	for i, e := range demoEntries {
+		owner := "demo-" + e.team + "-1"
 		save := func(draft bool, title string) func() error {
 			return func() error {
 				_, err := c.saveSubmission(SaveSubmission{Team: e.team, Member: owner, Draft: draft, Title: title, Summary: e.summary,

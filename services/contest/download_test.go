@@ -39,6 +39,7 @@ func TestAttachmentDownload(t *testing.T) {
 	a.expect(a.do("PUT", base+"/c/judges/j2", org, map[string]any{"display_name": "Two", "organization": "hangzhou LABS", "tracks": []string{"mobile"}}), http.StatusOK, nil)
 	a.expect(a.do("PUT", base+"/c/judges/j3", org, map[string]any{"display_name": "Three", "tracks": []string{"web"}}), http.StatusOK, nil)
 	a.clock.Set(late)
+	a.expect(a.do("POST", base+"/c/phase", org, map[string]any{"phase": "submission"}), http.StatusOK, nil)
 	a.expect(a.do("POST", base+"/c/phase", org, map[string]any{"phase": "review"}), http.StatusOK, nil)
 
 	get := func(token, sum string) *http.Response {

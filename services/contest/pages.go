@@ -71,6 +71,7 @@ func (p *Pages) Mount(r chi.Router, session ...func(http.Handler) http.Handler) 
 		r.Get("/{contest}/judging/{team}", p.scoreForm)
 		r.Post("/{contest}/judging/{team}", p.score)
 		r.Get("/{contest}/teams/{team}/attachments/{sha256}", p.download)
+		p.mountStaff(r)
 	})
 }
 
@@ -193,7 +194,9 @@ func (p *Pages) contests(w http.ResponseWriter, r *http.Request) {
 	for _, c := range p.s.public.list() {
 		rows = append(rows, contestRow{Href: contestPath(c.ID), Name: nameIn(tr, c.NameZH, c.NameEN), Phase: phaseName(tr, c.Phase), Year: c.Year, Entries: c.Entries})
 	}
-	p.t.Render(w, r, http.StatusOK, "contests", web.Page{Title: "contest.contests.title", Data: map[string]any{"Contests": rows}})
+	who, _ := auth.FromContext(r.Context())
+	p.t.Render(w, r, http.StatusOK, "contests", web.Page{Title: "contest.contests.title", Data: map[string]any{"Contests": rows,
+		"Organizer": who.HasRole(auth.RoleOrganizer)}})
 }
 
 type phaseRow struct {
@@ -215,6 +218,7 @@ type contestData struct {
 	MyTeam         string // href of the visitor's team page
 	CanForm        bool   // rosters open: the create and join forms show
 	Judge          bool
+	Staff          string // the back office, for organisers
 	Published      bool
 	CreateForm     *web.Form
 	JoinForm       *web.Form
@@ -244,6 +248,9 @@ func (p *Pages) contestData(tr web.Translator, c *Contest, now time.Time, who au
 			d.MyTeam = d.Href + "team"
 		}
 		d.Judge = c.Judges[who.UserID] != nil && who.HasRole(auth.RoleJudge)
+		if who.HasRole(auth.RoleOrganizer) {
+			d.Staff = staffPath(c.ID)
+		}
 	}
 	return d
 }
@@ -345,7 +352,8 @@ type teamData struct {
 	InviteUntil          time.Time
 	RosterLocked         bool
 	Deadline             time.Time
-	Open                 bool // the entry can still be saved
+	Open                 bool   // the entry can still be saved
+	Closed               string // why it cannot, when it cannot
 	Tracks               []trackOption
 	Form                 *web.Form
 	Entered              bool
@@ -420,6 +428,15 @@ func (p *Pages) renderTeam(w http.ResponseWriter, r *http.Request, status int, f
 		d := teamData{Contest: nameIn(tr, c.NameZH, c.NameEN), ContestHref: contestPath(c.ID), Name: t.Name, InviteCode: code,
 			InviteUntil: t.InviteExpiresAt, RosterLocked: c.rosterOpen(now) != nil, Deadline: c.Deadline(), Entered: t.Entered,
 			Open: phaseIndex(c.Phase) <= phaseIndex(events.PhaseSubmission) && (c.Deadline().IsZero() || now.Before(c.Deadline()))}
+		switch {
+		case d.Open:
+		case phaseIndex(c.Phase) > phaseIndex(events.PhaseSubmission) && (c.Deadline().IsZero() || now.Before(c.Deadline())):
+			d.Closed = tr.T("contest.team.deadline_phase", "phase", phaseName(tr, c.Phase))
+		case !c.Deadline().IsZero():
+			d.Closed = tr.T("contest.team.deadline_passed", "deadline", tr.DateTime(c.Deadline()))
+		default:
+			d.Closed = tr.T("contest.team.closed")
+		}
 		names := make([]string, len(t.Members))
 		for i, m := range t.Members {
 			names[i] = m.DisplayName

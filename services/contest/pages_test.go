@@ -123,6 +123,7 @@ func TestPagesInBothLanguages(t *testing.T) {
 	org := a.token("org", auth.RoleOrganizer)
 	a.expect(a.do("PUT", base+"/c/judges/j1", org, map[string]any{"display_name": "Judge One", "tracks": []string{"mobile"}}), http.StatusOK, nil)
 	a.clock.Set(late)
+	a.expect(a.do("POST", base+"/c/phase", org, map[string]any{"phase": "submission"}), http.StatusOK, nil)
 	a.expect(a.do("POST", base+"/c/phase", org, map[string]any{"phase": "review"}), http.StatusOK, nil)
 	w = page(h, "GET", "/contest/c/judging", "j1", auth.RoleJudge, "zh-CN", nil)
 	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "Kite") || !strings.Contains(w.Body.String(), "待评") {

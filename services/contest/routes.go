@@ -56,6 +56,7 @@ func (s *Service) Mount(r chi.Router) {
 			r.With(organizer).Post("/contests/{contest}/shortlist", s.handleShortlist)
 			r.With(organizer).Post("/contests/{contest}/finalists", s.handleFinalists)
 			r.With(organizer).Post("/contests/{contest}/results", s.handlePublish)
+			s.mountStaff(r)
 
 			r.With(judge).Get("/contests/{contest}/judging/queue", s.handleQueue)
 			r.With(judge).Post("/contests/{contest}/judging/conflicts", s.handleConflict)
@@ -850,7 +851,10 @@ func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var invalid *ValidationError
 	var late *LateError
 	var wrongPhase *PhaseError
+	var conflict *ConflictError
 	switch {
+	case errors.As(err, &conflict):
+		httpserver.WriteProblem(w, r, httpserver.ValidationProblem(httpserver.FieldError{Field: "judge", Message: conflict.Error() + "; choose another judge"}))
 	case errors.As(err, &invalid):
 		fields := make([]httpserver.FieldError, len(invalid.Fields))
 		for i, f := range invalid.Fields {

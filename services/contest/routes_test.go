@@ -89,6 +89,7 @@ func TestContestFromTeamToGallery(t *testing.T) {
 
 	a.clock.Set(late)
 	a.expect(a.do("PUT", teamPath+"/submission", ann, entry), http.StatusConflict, nil) // after the deadline
+	a.expect(a.do("POST", base+"/c/phase", org, map[string]any{"phase": "submission"}), http.StatusOK, nil)
 	a.expect(a.do("POST", base+"/c/phase", org, map[string]any{"phase": "review"}), http.StatusOK, nil)
 
 	var q struct{ Entries []EntryView }
