@@ -172,6 +172,12 @@ var authzTable = map[string]routeRule{
 	"POST /api/contest/contests/{contest}/teams/{team}/attachments":         {access: signedIn, path: "/api/contest/contests/matrix/teams/t1/attachments?name=a.png"},
 	"GET /api/contest/contests/{contest}/teams/{team}/timeline":             {access: signedIn, path: "/api/contest/contests/matrix/teams/t1/timeline"},
 	"GET /api/contest/contests/{contest}/teams/{team}/attachments/{sha256}": {access: signedIn, path: "/api/contest/contests/matrix/teams/t1/attachments/" + strings.Repeat("0", 64)},
+	// contest back office: organisers only.
+	"GET /api/contest/contests/{contest}/phase/next":        {access: roleGated, roles: []string{auth.RoleOrganizer}, path: "/api/contest/contests/matrix/phase/next"},
+	"POST /api/contest/contests/{contest}/assignments":      {access: roleGated, roles: []string{auth.RoleOrganizer}, path: "/api/contest/contests/matrix/assignments", body: `{}`},
+	"POST /api/contest/contests/{contest}/assignments/auto": {access: roleGated, roles: []string{auth.RoleOrganizer}, path: "/api/contest/contests/matrix/assignments/auto", body: `{}`},
+	"GET /api/contest/contests/{contest}/progress":          {access: roleGated, roles: []string{auth.RoleOrganizer}, path: "/api/contest/contests/matrix/progress"},
+	"GET /api/contest/contests/{contest}/ranking/compare":   {access: roleGated, roles: []string{auth.RoleOrganizer}, path: "/api/contest/contests/matrix/ranking/compare"},
 
 	// contest pages: the contests and the gallery are public; team and
 	// judging pages are for signed-in visitors.
@@ -187,6 +193,17 @@ var authzTable = map[string]routeRule{
 	"GET /contest/{contest}/judging/{team}":                    {access: pageSession, path: "/contest/matrix/judging/t1"},
 	"GET /contest/{contest}/teams/{team}/attachments/{sha256}": {access: pageSession, path: "/contest/matrix/teams/t1/attachments/00"},
 	"POST /contest/{contest}/judging/{team}":                   {access: pageSession, path: "/contest/matrix/judging/t1"},
+	// contest back office pages: organisers (others get a 403 page).
+	"GET /contest/new":                          {access: pageSession},
+	"POST /contest/new":                         {access: pageSession},
+	"GET /contest/{contest}/staff":              {access: pageSession, path: "/contest/matrix/staff"},
+	"POST /contest/{contest}/staff/phase":       {access: pageSession, path: "/contest/matrix/staff/phase"},
+	"POST /contest/{contest}/staff/judges":      {access: pageSession, path: "/contest/matrix/staff/judges"},
+	"POST /contest/{contest}/staff/assign":      {access: pageSession, path: "/contest/matrix/staff/assign"},
+	"POST /contest/{contest}/staff/assign/auto": {access: pageSession, path: "/contest/matrix/staff/assign/auto"},
+	"GET /contest/{contest}/staff/ranking":      {access: pageSession, path: "/contest/matrix/staff/ranking"},
+	"POST /contest/{contest}/staff/finalists":   {access: pageSession, path: "/contest/matrix/staff/finalists"},
+	"POST /contest/{contest}/staff/results":     {access: pageSession, path: "/contest/matrix/staff/results"},
 
 	// pages: the shell and identity's
 	"GET /":                     {access: public},
