@@ -22,7 +22,18 @@ func SeedDemo(ctx context.Context, store events.Store) error {
 	if err != nil {
 		return fmt.Errorf("contest demo: %w", err)
 	}
-	_, err = store.Append(ctx, events.ContestStream(DemoContestID), events.NoStream, evs...)
+	if err := seedStream(ctx, store, DemoContestID, evs); err != nil {
+		return err
+	}
+	live, err := liveDemoEvents(time.Now())
+	if err != nil {
+		return fmt.Errorf("contest demo: %w", err)
+	}
+	return seedStream(ctx, store, DemoLiveContestID, live)
+}
+
+func seedStream(ctx context.Context, store events.Store, id string, evs []events.Proposed) error {
+	_, err := store.Append(ctx, events.ContestStream(id), events.NoStream, evs...)
 	var wrong *events.WrongExpectedRevisionError
 	if errors.As(err, &wrong) {
 		// A contest of that id is there already (an older demo, or a
@@ -33,6 +44,161 @@ func SeedDemo(ctx context.Context, store events.Store) error {
 		return fmt.Errorf("contest demo: %w", err)
 	}
 	return nil
+}
+
+// demoRecorder decides demo events against an in-memory contest, each
+// with the time and actor of the step it belongs to and an id derived
+// from the contest and its place in the stream.
+type demoRecorder struct {
+	c           *Contest
+	out         []events.Proposed
+	at          time.Time
+	actor, corr string
+}
+
+func (d *demoRecorder) emit(p any) {
+	meta := events.Metadata{Actor: d.actor, OccurredAt: d.at.UTC(), Visibility: visibility(p), Subject: subject(p), CorrelationID: d.corr}
+	ev, err := events.Types.New(p, meta)
+	if err != nil {
+		panic(err) // only unregistered types fail, which a test catches
+	}
+	ev.ID = events.IDFromKey("demo\x00contest\x00"+d.c.ID+"\x00"+d.corr, len(d.out))
+	d.out = append(d.out, ev)
+	d.c.Apply(p, d.at.UTC())
+}
+
+// DemoLiveContestID is the demo contest in progress: in review, judges
+// assigned, some scores in, so that a newcomer can try every organiser
+// journey (progress, assignment, the rankings compared, the finals and
+// publishing) and a judge's one.
+const DemoLiveContestID = "yunqi-live"
+
+type liveEntry struct {
+	team, name, title, track string
+	members                  [][2]string
+	draft                    bool
+}
+
+var liveEntries = []liveEntry{
+	{team: "live-tea-trace", name: "茶香溯源", title: "一杯龙井的来路：茶叶溯源小程序", track: "iot", members: [][2]string{{"沈采茶", "示例茶科技"}, {"Mia Chen", ""}}},
+	{team: "live-lake-bike", name: "环湖骑行", title: "西湖单车调度：潮汐预测", track: "data", members: [][2]string{{"陆骑行", "示例出行"}}},
+	{team: "live-quiet-lib", name: "静音图书馆", title: "自习座位实时地图", track: "iot", members: [][2]string{{"顾安静", "示例大学"}, {"许翻书", "示例大学"}}},
+	{team: "live-old-town", name: "老街记忆", title: "老街口述史的语音检索", track: "ai", members: [][2]string{{"方记忆", ""}}},
+	{team: "live-rain-alert", name: "梅雨预警", title: "社区积水的众包预警", track: "data", members: [][2]string{{"邵下雨", "示例网络"}, {"Ben Li", ""}}},
+	{team: "live-shop-voice", name: "小店之声", title: "给小店的语音记账", track: "ai", members: [][2]string{{"钱小店", ""}}},
+	{team: "live-kite", name: "风筝队", title: "风筝节人流热力图", track: "data", members: [][2]string{{"高放飞", ""}}, draft: true},
+}
+
+// liveDemoEvents writes a contest that is running at now: registration
+// and submission are over, review is open with judges assigned by the
+// balanced assignment, about half of the scores are in, and one judge has
+// declared a conflict while another is kept from an entry by their
+// organisation. Its dates are relative to now, so it is in progress
+// whenever the demo is seeded.
+func liveDemoEvents(now time.Time) ([]events.Proposed, error) {
+	now = now.UTC().Truncate(time.Hour)
+	day := 24 * time.Hour
+	d := &demoRecorder{c: newContest(), corr: "demo-contest-live", actor: "demo-organizer"}
+	c := d.c
+	at := func(t time.Time, who string) { d.at, d.actor = t, who }
+	at(now.Add(-45*day), "demo-organizer")
+	err := c.create(CreateContest{ID: DemoLiveContestID, NameZH: "云栖城市创新赛（演示 · 进行中）", NameEN: "Yunqi City Innovation Contest (demo, in progress)",
+		Year: now.Year(), TeamSizeLimit: 4,
+		Tracks: []events.ContestTrack{{ID: "iot", NameZH: "物联网", NameEN: "Internet of things"},
+			{ID: "data", NameZH: "城市数据", NameEN: "City data"}, {ID: "ai", NameZH: "人工智能", NameEN: "Artificial intelligence"}},
+		Awards: []events.ContestAward{{ID: "first", NameZH: "一等奖", NameEN: "First prize"}, {ID: "second", NameZH: "二等奖", NameEN: "Second prize"},
+			{ID: "people", NameZH: "最受欢迎奖", NameEN: "People's choice"}},
+		Schedule: []events.ContestPhaseWindow{
+			{Phase: events.PhaseRegistration, StartsAt: now.Add(-40 * day), EndsAt: now.Add(-20 * day)},
+			{Phase: events.PhaseSubmission, StartsAt: now.Add(-20 * day), EndsAt: now.Add(-2 * day)},
+			{Phase: events.PhaseReview, StartsAt: now.Add(-2 * day), EndsAt: now.Add(12 * day)},
+			{Phase: events.PhaseFinals, StartsAt: now.Add(20 * day), EndsAt: now.Add(20*day + 9*time.Hour)},
+		},
+		Rubric: &events.RubricPublished{ScaleMin: 1, ScaleMax: 10, Criteria: []events.RubricCriterion{
+			{ID: "impact", NameZH: "对城市的价值", NameEN: "Value to the city", Weight: 3},
+			{ID: "tech", NameZH: "技术实现", NameEN: "Technical depth", Weight: 2},
+			{ID: "demo", NameZH: "演示", NameEN: "Demo", Weight: 1},
+		}}}, d.emit)
+	if err != nil {
+		return nil, err
+	}
+	for i, e := range liveEntries {
+		owner := "demo-" + e.team + "-1"
+		at(now.Add(-38*day+time.Duration(i)*day), owner)
+		if _, err := c.createTeam(CreateTeam{TeamID: e.team, Name: e.name, Member: owner, DisplayName: e.members[0][0], Organization: e.members[0][1],
+			PublicName: true, Code: "DEMO-" + e.team}, d.at, d.emit); err != nil {
+			return nil, err
+		}
+		for k, m := range e.members[1:] {
+			who := fmt.Sprintf("demo-%s-%d", e.team, k+2)
+			at(now.Add(-36*day+time.Duration(i)*day), who)
+			if _, err := c.joinTeam(JoinTeam{Code: "DEMO-" + e.team, Member: who, DisplayName: m[0], Organization: m[1], PublicName: true}, d.at, d.emit); err != nil {
+				return nil, err
+			}
+		}
+	}
+	at(now.Add(-20*day), "demo-organizer")
+	if err := c.changePhase(events.PhaseSubmission, d.emit); err != nil {
+		return nil, err
+	}
+	for i, e := range liveEntries {
+		owner := "demo-" + e.team + "-1"
+		at(now.Add(-10*day+time.Duration(i)*day), owner)
+		if _, err := c.saveSubmission(SaveSubmission{Team: e.team, Member: owner, Draft: e.draft, Title: e.title,
+			Summary: "演示作品，内容为虚构。(Demo entry; its content is made up.)", Track: e.track,
+			RepoURL: "https://example.com/demo/" + e.team}, d.at, d.emit); err != nil {
+			return nil, err
+		}
+	}
+	judges := [][3]string{
+		{"demo-live-judge-1", "陶评审", "示例大学"},
+		{"demo-live-judge-2", "Olivia Zhou", "示例资本"},
+		{"demo-live-judge-3", "柯专家", "示例研究院"},
+		{"demo-live-judge-4", "严老师", "示例设计学院"},
+	}
+	all := []string{"iot", "data", "ai"}
+	at(now.Add(-3*day), "demo-organizer")
+	for _, j := range judges {
+		if err := c.assignJudge(AssignJudge{Judge: j[0], DisplayName: j[1], Organization: j[2], Tracks: all}, d.emit); err != nil {
+			return nil, err
+		}
+	}
+	at(now.Add(-3*day+time.Hour), judges[1][0])
+	if err := c.declareConflict(judges[1][0], "live-rain-alert", "投资过该团队 · invested in the team", d.emit); err != nil {
+		return nil, err
+	}
+	at(now.Add(-3*day+2*time.Hour), "demo-organizer")
+	if _, err := c.autoAssign(2, d.emit); err != nil {
+		return nil, err
+	}
+	at(now.Add(-2*day), "demo-organizer")
+	if err := c.changePhase(events.PhaseReview, d.emit); err != nil {
+		return nil, err
+	}
+	// About half the scores are in; the first judge is harsh, the second
+	// generous, so the two rankings differ somewhere.
+	bias := map[string]float64{judges[0][0]: -2, judges[1][0]: 1.5, judges[2][0]: 0, judges[3][0]: 0.5}
+	quality := map[string]float64{"live-tea-trace": 7, "live-lake-bike": 8, "live-quiet-lib": 6, "live-old-town": 7.5, "live-rain-alert": 6.5, "live-shop-voice": 5.5}
+	n := 0
+	for _, id := range c.TeamOrder {
+		t := c.Teams[id]
+		if !t.Entered {
+			continue
+		}
+		for _, j := range c.judgesOf(t) {
+			n++
+			if n%2 == 0 {
+				continue
+			}
+			v := min(10, max(1, quality[id]+bias[j]))
+			at(now.Add(-day+time.Duration(n)*time.Hour), j)
+			if _, err := c.score(Score{Judge: j, Team: id, Round: events.RoundReview, Scores: []events.CriterionScore{
+				{Criterion: "impact", Value: v}, {Criterion: "tech", Value: min(10, v+0.5)}, {Criterion: "demo", Value: max(1, v-1)}}}, d.emit); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return d.out, nil
 }
 
 var shanghai = time.FixedZone("CST", 8*3600)
