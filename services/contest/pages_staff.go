@@ -640,8 +640,13 @@ func (p *Pages) renderRanking(w http.ResponseWriter, r *http.Request, status int
 	tr := p.tr(r)
 	v, err := p.loadContest(r, func(c *Contest, _ time.Time) (any, error) {
 		round := r.URL.Query().Get("round")
+		// The finals round ranks finalists only, so until the finals are
+		// scored the review round is where finalists are chosen from.
 		if round != events.RoundReview && round != events.RoundFinals {
-			round = c.ProgressRound()
+			round = events.RoundReview
+			if c.Ranking(events.RoundFinals, ZScore, DefaultDisagreement).Scored > 0 {
+				round = events.RoundFinals
+			}
 		}
 		cmp := c.Compare(round, DefaultDisagreement)
 		d := rankingData{Name: nameIn(tr, c.NameZH, c.NameEN), Href: contestPath(c.ID), Staff: staffPath(c.ID), Phase: phaseName(tr, c.Phase),
