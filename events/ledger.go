@@ -142,12 +142,14 @@ func (l *Ledger[S]) Run(ctx context.Context) {
 func (l *Ledger[S]) process(ctx context.Context, batch []*Command[S]) {
 	answers := make([]ledgerAnswer, len(batch))
 	var err error
+rounds:
 	for range maxLedgerRounds {
 		if err = l.CatchUp(ctx); err != nil {
 			break
 		}
 		now := l.Now()
 		var proposed []Proposed
+		var payloads []any // beside proposed, to rebuild the state without a failed command
 		for i, c := range batch {
 			first := len(proposed)
 			var emitErr error
@@ -167,12 +169,29 @@ func (l *Ledger[S]) process(ctx context.Context, batch []*Command[S]) {
 					ev.ID = IDFromKey(c.IDKey, len(proposed)-first)
 				}
 				proposed = append(proposed, ev)
+				payloads = append(payloads, p)
 				l.Apply(l.state, p, now.UTC())
 			})
 			if emitErr != nil {
 				derr = emitErr
 			}
 			answers[i] = ledgerAnswer{value, derr}
+			if derr != nil && len(proposed) > first {
+				// A command that fails commits nothing, not even what it
+				// emitted before failing: half a decision is worse than
+				// none. A refusal worth recording is an outcome the command
+				// returns without error. The state already holds the
+				// events, so it is rebuilt from the stream and this
+				// batch's earlier commands.
+				proposed, payloads = proposed[:first], payloads[:first]
+				l.loaded = false
+				if err = l.CatchUp(ctx); err != nil {
+					break rounds
+				}
+				for _, p := range payloads {
+					l.Apply(l.state, p, now.UTC())
+				}
+			}
 		}
 		if len(proposed) == 0 {
 			break

@@ -233,3 +233,53 @@ func TestLedgersStartOnlyWhatExists(t *testing.T) {
 		t.Fatalf("running ledgers %v, want [test]", ids)
 	}
 }
+
+// TestLedgerCommitsNothingOfAFailedCommand: a command that emitted events
+// and then failed leaves no trace, neither in the log nor in what the
+// commands after it in the same batch decide against.
+func TestLedgerCommitsNothingOfAFailedCommand(t *testing.T) {
+	l, store := newTestLedger(t)
+	half := errors.New("half a decision")
+	var wg sync.WaitGroup
+	var seen any
+	var failErr error
+	cmds := []func(*tracks, time.Time, func(any)) (any, error){
+		add("a"),
+		func(_ *tracks, _ time.Time, emit func(any)) (any, error) {
+			emit(events.TrackAdded{EditionID: "test", TrackID: "half-1"})
+			emit(events.TrackAdded{EditionID: "test", TrackID: "half-2"})
+			return nil, half
+		},
+		add("b"),
+	}
+	for i, decide := range cmds {
+		wg.Go(func() {
+			v, err := l.Do(context.Background(), &events.Command[*tracks]{Decide: decide, Meta: events.Metadata{Actor: "t"}})
+			switch i {
+			case 1:
+				failErr = err
+			case 2:
+				seen = v
+			}
+		})
+		for events.LedgerQueued(l) < i+1 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	run(t, l)
+	wg.Wait()
+	if !errors.Is(failErr, half) {
+		t.Errorf("the failed command answered %v", failErr)
+	}
+	if seen != 2 {
+		t.Errorf("the command after the failed one saw %v tracks, want 2 (a and itself)", seen)
+	}
+	var ids []string
+	for _, e := range read(t, store) {
+		p, _ := events.Types.Decode(e)
+		ids = append(ids, p.(events.TrackAdded).TrackID)
+	}
+	if len(ids) != 2 || ids[0] != "a" || ids[1] != "b" {
+		t.Errorf("the log holds %v, want [a b]", ids)
+	}
+}
