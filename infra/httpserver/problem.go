@@ -165,6 +165,11 @@ func DecodeJSON(r *http.Request, v any) error {
 		}
 		return badJSON(err)
 	}
+	if string(bytes.TrimSpace(body)) == "null" {
+		// json.Decode takes null as "change nothing", which would make a
+		// command of its zero value: say what is missing instead.
+		return NewProblem(http.StatusBadRequest, TypeBadRequest, "Malformed JSON", "The body is null; send a JSON object.")
+	}
 	if err := dec.Decode(&struct{}{}); err != io.EOF {
 		return NewProblem(http.StatusBadRequest, TypeBadRequest, "Malformed JSON", "The body must hold a single JSON value.")
 	}

@@ -180,6 +180,7 @@ func TestBodiesAndErrors(t *testing.T) {
 		{"unknown field", "/things", `{"nmae":"a"}`, 400, TypeBadRequest, `Unknown field "nmae"`},
 		{"wrong type", "/things", `{"name":"a","n":"x"}`, 400, TypeBadRequest, `Field "n" must be a whole number`},
 		{"trailing", "/things", `{"name":"a"} {}`, 400, TypeBadRequest, "single JSON value"},
+		{"null", "/things", ` null `, 400, TypeBadRequest, "null"},
 		{"validation", "/things", `{"n":1}`, 422, TypeValidation, "see errors"},
 		{"internal", "/things", `{"name":"fail"}`, 500, TypeInternal, "request id"},
 	} {

@@ -213,7 +213,12 @@ func validEmail(s string) bool {
 }
 
 // cleanText trims s and reports whether what is left is valid UTF-8 without
-// control characters (newlines allowed only where multiline is true).
+// control characters (newlines allowed only where multiline is true) and
+// without bidirectional overrides, embeddings or isolates: in a name shown
+// beside others (a reviewer's queue, an attendee list) U+202E makes
+// "Ada\u202Enimda" read as "Adaadmin" and can reorder what follows it.
+// The plain direction marks (LRM, RLM, ALM) stay allowed: right-to-left
+// names need them and they reorder nothing around them.
 func cleanText(s string, multiline bool) (string, bool) {
 	s = strings.TrimSpace(s)
 	if !utf8.ValidString(s) {
@@ -221,6 +226,9 @@ func cleanText(s string, multiline bool) (string, bool) {
 	}
 	for _, r := range s {
 		if unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\r' || r == '\t')) {
+			return s, false
+		}
+		if r >= '\u202A' && r <= '\u202E' || r >= '\u2066' && r <= '\u2069' {
 			return s, false
 		}
 	}
