@@ -217,6 +217,23 @@ type MembershipWithdrawn struct {
 	Reason   string `json:"reason,omitempty"`
 }
 
+// MemberTierChanged moves a membership to another tier; founding is kept
+// for the companies of the founding evening, but organisers may correct a
+// seeding mistake either way.
+type MemberTierChanged struct {
+	MemberID string `json:"member_id"`
+	From     string `json:"from"`
+	Tier     string `json:"tier"`
+}
+
+// MembershipReinstated brings a lapsed membership back: the profile
+// returns to the public lists as it was. A withdrawal is the member's own
+// choice and is not undone by organisers.
+type MembershipReinstated struct {
+	MemberID string `json:"member_id"`
+	Reason   string `json:"reason,omitempty"`
+}
+
 func registerAlliance(r *Registry) {
 	r.Register("alliance.ApplicationDrafted", ApplicationDrafted{}, 1)
 	r.Register("alliance.ApplicationEdited", ApplicationEdited{}, 1)
@@ -233,4 +250,6 @@ func registerAlliance(r *Registry) {
 	r.Register("alliance.MemberProfileUpdated", MemberProfileUpdated{}, 1)
 	r.Register("alliance.MembershipLapsed", MembershipLapsed{}, 1)
 	r.Register("alliance.MembershipWithdrawn", MembershipWithdrawn{}, 1)
+	r.Register("alliance.MemberTierChanged", MemberTierChanged{}, 1)
+	r.Register("alliance.MembershipReinstated", MembershipReinstated{}, 1)
 }

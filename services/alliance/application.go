@@ -316,7 +316,8 @@ func visibility(p any) events.Visibility {
 		return events.Staff
 	case events.DecisionPolicySet, events.StartupNameClaimed:
 		return events.System
-	case events.MemberAdmitted, events.MemberProfileUpdated, events.MembershipLapsed, events.MembershipWithdrawn:
+	case events.MemberAdmitted, events.MemberProfileUpdated, events.MembershipLapsed, events.MembershipWithdrawn,
+		events.MemberTierChanged, events.MembershipReinstated:
 		return events.Public
 	}
 	return events.Owner

@@ -359,6 +359,22 @@ func (s *Service) EndMembership(ctx context.Context, who Who, id string, lapse b
 	return m, err
 }
 
+// ChangeTier moves a membership to another tier.
+func (s *Service) ChangeTier(ctx context.Context, who Who, id, tier string) (*Member, error) {
+	m, _, pos, err := update(ctx, s, events.MemberStream(id), who, "", func() *Member { return &Member{} },
+		func(m *Member, _ time.Time) ([]any, error) { return m.changeTier(who.Organizer, tier) }, noSubject[*Member])
+	s.caughtUp(ctx, pos)
+	return m, err
+}
+
+// ReinstateMembership brings a lapsed membership back.
+func (s *Service) ReinstateMembership(ctx context.Context, who Who, id, reason string) (*Member, error) {
+	m, _, pos, err := update(ctx, s, events.MemberStream(id), who, "", func() *Member { return &Member{} },
+		func(m *Member, _ time.Time) ([]any, error) { return m.reinstate(who.Organizer, reason) }, noSubject[*Member])
+	s.caughtUp(ctx, pos)
+	return m, err
+}
+
 // Application loads one application for who: its applicant or staff.
 func (s *Service) Application(ctx context.Context, who Who, id string) (*Application, error) {
 	a := &Application{}

@@ -44,7 +44,58 @@ func (m *Member) Apply(p any, _ time.Time) {
 		m.Status = MemberLapsed
 	case events.MembershipWithdrawn:
 		m.Status = MemberWithdrawn
+	case events.MemberTierChanged:
+		m.Tier = p.Tier
+	case events.MembershipReinstated:
+		m.Status = MemberActive
 	}
+}
+
+// Tiers are the membership tiers organisers choose from.
+var Tiers = []string{events.TierFounding, events.TierMember}
+
+// changeTier moves an active membership to another tier (organisers only).
+func (m *Member) changeTier(organizer bool, tier string) ([]any, error) {
+	if !m.Exists() {
+		return nil, ErrNotFound
+	}
+	if !organizer {
+		return nil, ErrNotYours
+	}
+	tier = strings.TrimSpace(tier)
+	if !slices.Contains(Tiers, tier) {
+		return nil, &ValidationError{Fields: []FieldError{{Field: "tier", Code: "tier", Message: "must be founding or member"}}}
+	}
+	if m.Status == MemberWithdrawn {
+		return nil, ErrMemberGone
+	}
+	if tier == m.Tier {
+		return nil, nil
+	}
+	return []any{events.MemberTierChanged{MemberID: m.ID, From: m.Tier, Tier: tier}}, nil
+}
+
+// reinstate brings a lapsed membership back (organisers only); an active
+// one is left as it is, so a repeated click writes nothing.
+func (m *Member) reinstate(organizer bool, reason string) ([]any, error) {
+	if !m.Exists() {
+		return nil, ErrNotFound
+	}
+	if !organizer {
+		return nil, ErrNotYours
+	}
+	var errs fieldErrors
+	checkComment(&errs, "reason", reason, false)
+	if err := errs.err(); err != nil {
+		return nil, err
+	}
+	switch m.Status {
+	case MemberActive:
+		return nil, nil
+	case MemberWithdrawn:
+		return nil, ErrMemberGone
+	}
+	return []any{events.MembershipReinstated{MemberID: m.ID, Reason: strings.TrimSpace(reason)}}, nil
 }
 
 // updateProfile replaces the public profile. The contact person is not

@@ -71,6 +71,7 @@ func (p *Pages) Mount(r chi.Router, session ...func(http.Handler) http.Handler) 
 		r.Get("/review", p.queue)
 		r.Get("/review/{id}", p.reviewForm)
 		r.Post("/review/{id}", p.review)
+		p.mountAdmin(r)
 	})
 }
 
@@ -154,6 +155,9 @@ type directoryData struct {
 	Cities, Industries          []string
 	Members                     []memberCard
 	Count                       string
+	// Lapsed are the memberships that lapsed, listed apart so that the
+	// directory's members are the active ones.
+	Lapsed []memberCard
 }
 
 func (p *Pages) directory(w http.ResponseWriter, r *http.Request) {
@@ -162,7 +166,7 @@ func (p *Pages) directory(w http.ResponseWriter, r *http.Request) {
 	cities, industries := p.s.view.facets()
 	ms := p.cards(tr, p.s.view.wall("", f))
 	d := directoryData{Query: f.Query, City: f.City, Industry: f.Industry, Tier: f.Tier, Cities: cities, Industries: industries,
-		Members: ms, Count: tr.T("alliance.wall.count", "n", tr.Number(int64(len(ms))))}
+		Members: ms, Count: tr.T("alliance.wall.count", "n", tr.Number(int64(len(ms)))), Lapsed: p.cards(tr, p.s.view.lapsed())}
 	p.t.Render(w, r, http.StatusOK, "directory", web.Page{Title: "alliance.directory.title", Data: d})
 }
 
@@ -179,16 +183,20 @@ type memberData struct {
 	CanEdit               bool
 	Form                  *web.Form
 	FoundedYear, TeamSize string
+	// Lapsed marks a membership that has lapsed: its page stays, saying so.
+	Lapsed   bool
+	LapsedOn string
 }
 
 func (p *Pages) member(w http.ResponseWriter, r *http.Request) {
 	tr := p.tr(r)
 	m, hist, status, ok := p.s.view.member(chi.URLParam(r, "id"))
-	if !ok || status != MemberActive {
+	if !ok || status == MemberWithdrawn {
 		p.ui.NotFound(w, r)
 		return
 	}
-	d := memberData{Name: name(tr, m.NameZH, m.NameEN), Tier: tr.T("alliance.tier." + m.Tier), JoinedOn: m.JoinedOn, Profile: m}
+	d := memberData{Name: name(tr, m.NameZH, m.NameEN), Tier: tr.T("alliance.tier." + m.Tier), JoinedOn: m.JoinedOn, Profile: m,
+		Lapsed: status == MemberLapsed, LapsedOn: m.LapsedOn}
 	if u, err := url.Parse(m.Website); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
 		d.Website = m.Website
 	}
@@ -203,6 +211,9 @@ func (p *Pages) member(w http.ResponseWriter, r *http.Request) {
 		text := tr.T("alliance.history." + h.Kind)
 		if len(h.Changed) > 0 {
 			text += tr.T("alliance.list_colon") + fieldNames(tr, h.Changed)
+		}
+		if h.Tier != "" {
+			text += tr.T("alliance.list_colon") + tr.T("alliance.tier."+h.Tier)
 		}
 		d.History = append(d.History, historyRow{At: h.At, Text: text})
 	}
@@ -540,8 +551,9 @@ func (p *Pages) saveApplication(w http.ResponseWriter, r *http.Request) {
 // --- reviewing -----------------------------------------------------------
 
 type queueData struct {
-	Rows   []queueRow
-	Status string
+	Rows      []queueRow
+	Status    string
+	Organizer bool // links to the organisers' pages
 }
 
 type queueRow struct {
@@ -576,7 +588,7 @@ func (p *Pages) queue(w http.ResponseWriter, r *http.Request) {
 		status = ""
 	}
 	var d queueData
-	d.Status = status
+	d.Status, d.Organizer = status, who.Organizer
 	for _, a := range p.s.view.queue(who.UserID, status) {
 		d.Rows = append(d.Rows, queueRow{Href: pathReview + "/" + a.ID, Name: name(tr, a.NameZH, a.NameEN),
 			Status: tr.T("alliance.status." + a.Status), Round: a.Round, Updated: a.Updated, Voted: p.s.view.votedBy(a.ID, who.UserID)})

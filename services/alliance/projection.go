@@ -85,13 +85,18 @@ type MemberProfile struct {
 	TeamSize    int    `json:"team_size,omitempty"`
 	Description string `json:"description,omitempty"`
 	LogoURL     string `json:"logo_url,omitempty"`
+	// Status is active or lapsed: a lapsed member keeps its page, marked,
+	// so links to it do not break while organisers sort things out.
+	Status   string `json:"status"`
+	LapsedOn string `json:"lapsed_on,omitempty"`
 }
 
 // HistoryEntry is one public change of a member.
 type HistoryEntry struct {
 	ID      string    `json:"id"`
 	At      time.Time `json:"at"`
-	Kind    string    `json:"kind"` // admitted, profile_updated, lapsed, withdrawn
+	Kind    string    `json:"kind"`           // admitted, profile_updated, tier_changed, lapsed, reinstated, withdrawn
+	Tier    string    `json:"tier,omitempty"` // tier_changed: the new tier
 	Changed []string  `json:"changed,omitempty"`
 	Reason  string    `json:"reason,omitempty"`
 }
@@ -116,7 +121,11 @@ type version struct {
 
 func (m *memberRow) public(p events.StartupProfile) MemberProfile {
 	out := MemberProfile{ID: m.id, Tier: m.tier, JoinedOn: m.joinedOn, NameZH: p.NameZH, NameEN: p.NameEN, Website: p.Website,
-		City: p.City, Industry: p.Industry, FoundedYear: p.FoundedYear, TeamSize: p.TeamSize, Description: p.Description}
+		City: p.City, Industry: p.Industry, FoundedYear: p.FoundedYear, TeamSize: p.TeamSize, Description: p.Description,
+		Status: m.status}
+	if m.status == MemberLapsed {
+		out.LapsedOn = m.leftOn
+	}
 	if p.Logo != "" {
 		out.LogoURL = "/api/alliance/logos/" + p.Logo
 	}
@@ -260,6 +269,16 @@ func (v *view) apply(e events.Event, log *slog.Logger) {
 		v.endMember(p.MemberID, MemberLapsed, p.Reason, item.ID, at)
 	case events.MembershipWithdrawn:
 		v.endMember(p.MemberID, MemberWithdrawn, p.Reason, item.ID, at)
+	case events.MemberTierChanged:
+		if m := v.members[p.MemberID]; m != nil {
+			m.tier = p.Tier
+			m.history = append(m.history, HistoryEntry{ID: item.ID, At: at, Kind: "tier_changed", Tier: p.Tier})
+		}
+	case events.MembershipReinstated:
+		if m := v.members[p.MemberID]; m != nil {
+			m.status, m.leftOn = MemberActive, ""
+			m.history = append(m.history, HistoryEntry{ID: item.ID, At: at, Kind: "reinstated", Reason: p.Reason})
+		}
 	}
 }
 
@@ -384,6 +403,45 @@ func (v *view) wall(on string, f MemberFilter) []MemberProfile {
 	return out
 }
 
+// lapsed lists the lapsed memberships, for the directory's own section.
+func (v *view) lapsed() []MemberProfile {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	var rows []*memberRow
+	for _, m := range v.members {
+		if m.status == MemberLapsed {
+			rows = append(rows, m)
+		}
+	}
+	slices.SortFunc(rows, func(a, b *memberRow) int { return a.seq - b.seq })
+	out := make([]MemberProfile, len(rows))
+	for i, m := range rows {
+		out[i] = m.public(m.profile)
+	}
+	return out
+}
+
+// all lists every membership that has not been withdrawn, active or
+// lapsed, in admission order, for the organisers' administration.
+func (v *view) all(f MemberFilter) []MemberProfile {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	var rows []*memberRow
+	for _, m := range v.members {
+		if m.status != MemberWithdrawn {
+			rows = append(rows, m)
+		}
+	}
+	slices.SortFunc(rows, func(a, b *memberRow) int { return a.seq - b.seq })
+	var out []MemberProfile
+	for _, m := range rows {
+		if pub := m.public(m.profile); f.match(pub) {
+			out = append(out, pub)
+		}
+	}
+	return out
+}
+
 // member returns a member's public profile and history; active is false
 // once the membership has ended.
 func (v *view) member(id string) (MemberProfile, []HistoryEntry, string, bool) {
@@ -394,6 +452,26 @@ func (v *view) member(id string) (MemberProfile, []HistoryEntry, string, bool) {
 		return MemberProfile{}, nil, "", false
 	}
 	return m.public(m.profile), slices.Clone(m.history), m.status, true
+}
+
+// owner is the account that may edit a member's profile.
+func (v *view) owner(id string) string {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	if m := v.members[id]; m != nil {
+		return m.owner
+	}
+	return ""
+}
+
+// application is the summary of one application.
+func (v *view) application(id string) (ApplicationSummary, bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	if a := v.apps[id]; a != nil {
+		return *a, true
+	}
+	return ApplicationSummary{}, false
 }
 
 // memberOwnedBy lists the active members whose profile user may edit.

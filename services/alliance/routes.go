@@ -48,6 +48,8 @@ func (s *Service) Mount(r chi.Router) {
 			r.With(staff).Post("/applications/{id}/votes", s.handleVote)
 			r.With(organizer).Post("/applications/{id}/decision", s.handleDecide)
 			r.With(organizer).Post("/members/{id}/lapse", s.handleLapse)
+			r.With(organizer).Post("/members/{id}/reinstate", s.handleReinstate)
+			r.With(organizer).Put("/members/{id}/tier", s.handleTier)
 			r.Group(func(r chi.Router) {
 				r.Use(auth.RequireUser)
 				r.Post("/applications", s.handleCreate)
@@ -419,7 +421,7 @@ func (s *Service) handleWall(w http.ResponseWriter, r *http.Request) {
 
 func (s *Service) handleMember(w http.ResponseWriter, r *http.Request) {
 	p, _, status, ok := s.view.member(chi.URLParam(r, "id"))
-	if !ok || status != MemberActive {
+	if !ok || status == MemberWithdrawn {
 		s.fail(w, r, ErrNotFound)
 		return
 	}
@@ -478,6 +480,38 @@ func (s *Service) endMembership(w http.ResponseWriter, r *http.Request, lapse bo
 }
 
 func (s *Service) handleLapse(w http.ResponseWriter, r *http.Request) { s.endMembership(w, r, true) }
+
+func (s *Service) handleReinstate(w http.ResponseWriter, r *http.Request) {
+	var in endInput
+	if r.ContentLength != 0 && !s.decodeJSON(w, r, &in) {
+		return
+	}
+	m, err := s.ReinstateMembership(r.Context(), whoOf(r), chi.URLParam(r, "id"), in.Reason)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p, _, _, _ := s.view.member(m.ID)
+	httpserver.WriteJSON(w, http.StatusOK, p)
+}
+
+type tierInput struct {
+	Tier string `json:"tier"`
+}
+
+func (s *Service) handleTier(w http.ResponseWriter, r *http.Request) {
+	var in tierInput
+	if !s.decodeJSON(w, r, &in) {
+		return
+	}
+	m, err := s.ChangeTier(r.Context(), whoOf(r), chi.URLParam(r, "id"), in.Tier)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p, _, _, _ := s.view.member(m.ID)
+	httpserver.WriteJSON(w, http.StatusOK, p)
+}
 
 func (s *Service) handleWithdrawMember(w http.ResponseWriter, r *http.Request) {
 	s.endMembership(w, r, false)

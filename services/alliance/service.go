@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/yunqi-town/yunqi/events"
+	"github.com/yunqi-town/yunqi/infra/audit"
 	"github.com/yunqi-town/yunqi/infra/auth"
 )
 
@@ -26,6 +27,9 @@ type Config struct {
 	MaxLogoBytes int64
 	// Clock replaces time.Now in tests.
 	Clock func() time.Time
+	// Names resolves staff members' ids to names for the audit view
+	// (default: from the account streams of the log).
+	Names audit.Names
 }
 
 // Service is the alliance service.
@@ -35,6 +39,7 @@ type Service struct {
 	log   *slog.Logger
 	view  *view
 	logos *logoStore
+	names audit.Names
 }
 
 // New opens the service.
@@ -59,7 +64,11 @@ func New(cfg Config, store events.Store, logger *slog.Logger) (*Service, error) 
 	if err != nil {
 		return nil, fmt.Errorf("alliance: %w", err)
 	}
-	return &Service{cfg: cfg, store: store, log: logger, view: newView(store, logger), logos: logos}, nil
+	names := cfg.Names
+	if names == nil {
+		names = audit.LogNames(store)
+	}
+	return &Service{cfg: cfg, store: store, log: logger, view: newView(store, logger), logos: logos, names: names}, nil
 }
 
 // Run follows the log for the lists, timelines and the wall until ctx ends.

@@ -324,6 +324,14 @@ var authzTable = map[string]routeRule{
 	"GET /alliance/review":                          {access: pageSession},
 	"GET /alliance/review/{id}":                     {access: pageSession, path: "/alliance/review/0193a5d0-0000-7000-8000-000000000000"},
 	"POST /alliance/review/{id}":                    {access: pageSession, path: "/alliance/review/0193a5d0-0000-7000-8000-000000000000"},
+	// alliance staff: member administration, the review policy, the audit.
+	"POST /api/alliance/members/{id}/reinstate": {access: roleGated, roles: []string{auth.RoleOrganizer}, path: "/api/alliance/members/matrix/reinstate"},
+	"PUT /api/alliance/members/{id}/tier":       {access: roleGated, roles: []string{auth.RoleOrganizer}, path: "/api/alliance/members/matrix/tier", body: `{"tier":"member"}`},
+	"GET /alliance/admin":                       {access: pageSession},
+	"POST /alliance/admin/members/{id}":         {access: pageSession, path: "/alliance/admin/members/matrix"},
+	"GET /alliance/admin/policy":                {access: pageSession},
+	"POST /alliance/admin/policy":               {access: pageSession},
+	"GET /alliance/audit":                       {access: pageSession},
 }
 
 // everyMethod is what chi registers for Handle and Mount.
