@@ -541,7 +541,10 @@ func (p *Pages) queue(w http.ResponseWriter, r *http.Request) {
 	tr := p.tr(r)
 	v, err := p.loadContest(r, func(c *Contest, _ time.Time) (any, error) {
 		if c.Judges[who.UserID] == nil {
-			return nil, ErrNotJudge
+			// A judge the organisers have not added yet is told the one
+			// thing they need from them: this account's id.
+			return map[string]any{"Contest": nameIn(tr, c.NameZH, c.NameEN), "ContestHref": contestPath(c.ID), "Phase": phaseName(tr, c.Phase),
+				"NotYet": tr.T("contest.queue.not_yet", "id", who.UserID)}, nil
 		}
 		var rows []queueRow
 		for _, e := range c.Queue(who.UserID) {

@@ -328,6 +328,9 @@ func (p *Pages) renderStaff(w http.ResponseWriter, r *http.Request, status int, 
 			Staff: staffPath(c.ID), Ranking: staffPath(c.ID) + "/ranking", Published: c.Published(),
 			PhaseForm: orNew(forms.phase, "phase"), JudgeForm: orNew(forms.judge, "judge"), AssignForm: orNew(forms.assign, "assign"),
 			AutoForm: orNew(forms.auto, "auto"), Assignable: c.assignable() == nil}
+		if forms.auto == nil && len(c.JudgeOrder) > 0 {
+			d.AutoForm.Set("per_entry", strconv.Itoa(min(2, len(c.JudgeOrder))))
+		}
 		m := c.PreviewMove()
 		d.Next = m.To
 		if m.To != "" {

@@ -339,7 +339,7 @@ func TestBackOfficePages(t *testing.T) {
 	}
 	w = page(h, "GET", "/contest/c/staff", "org", auth.RoleOrganizer, "en", nil)
 	body = w.Body.String()
-	if !strings.Contains(body, "close submissions: 2 teams have submitted and will be judged, 1 drafts will not be judged") ||
+	if !strings.Contains(body, "close submissions: 2 teams have submitted and will be judged; 1 saved only a draft, which will not be judged") ||
 		!strings.Contains(body, "Judge One 1, Judge Two 2") {
 		t.Errorf("the move to review does not say what it does: %s", body)
 	}
@@ -372,6 +372,9 @@ func TestBackOfficePages(t *testing.T) {
 	w = page(h, "GET", "/contest/c/staff/ranking", "org", auth.RoleOrganizer, "en", nil)
 	if body := w.Body.String(); w.Code != http.StatusOK || !strings.Contains(body, "Rank (z-score)") || !strings.Contains(body, "Rank (raw)") || !strings.Contains(body, "Save the shortlist") {
 		t.Errorf("the ranking page: %d %s", w.Code, body)
+	}
+	if w := page(h, "GET", "/contest/c/judging", "j9", auth.RoleJudge, "en", nil); w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "give an organiser your account id: j9") {
+		t.Errorf("a judge not yet added: %d %s", w.Code, w.Body)
 	}
 	if w := page(h, "GET", "/contest/c/staff/ranking", "j1", auth.RoleJudge, "en", nil); w.Code != http.StatusForbidden {
 		t.Errorf("a judge on the ranking page: %d", w.Code)

@@ -36,7 +36,7 @@ var staffContestJourneys = []staffContestCopy{
 		toFinals: "进入决赛阶段", published: "结果已发布，作品展已公开。"},
 	{lang: "en", suffix: "en", newLink: "Create a contest", criteriaError: "Line 1 needs four parts",
 		toSubmission: "Move to submission", toReview: "Move to review",
-		reviewConsequence: "close submissions: 2 teams have submitted and will be judged, 1 drafts will not be judged",
+		reviewConsequence: "close submissions: 2 teams have submitted and will be judged; 1 saved only a draft, which will not be judged",
 		conflict:          "is from the same organisation as a member of 西湖小队; choose another judge",
 		rankZ:             "Rank (z-score)", rankRaw: "Rank (raw)", explainFlags: "the judges disagree about it",
 		toFinals: "Move to finals", published: "Results published: the gallery is public."},
