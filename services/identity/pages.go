@@ -70,6 +70,7 @@ func (p *Pages) Mount(r chi.Router) {
 		r.Get("/me", p.me)
 		r.Post("/me", p.saveProfile)
 		r.Get("/people/{id}", p.person)
+		p.mountRoles(r)
 		// PageSession has renewed the visitor's cookies (or cleared dead
 		// ones) by the time this runs; all that is left is to go back.
 		r.Get("/session/renew", func(w http.ResponseWriter, r *http.Request) {

@@ -41,6 +41,10 @@ func (s *Service) Mount(r chi.Router) {
 			r.Get("/me/profile", s.handleGetProfile)
 			r.Put("/me/profile", s.handlePutProfile)
 			r.Get("/me/timeline", s.handleTimeline)
+			organizer := auth.RequireRole(auth.RoleOrganizer)
+			r.With(organizer).Get("/users", s.handleFindPeople)
+			r.With(organizer).Put("/users/{id}/roles/{role}", s.handleRole(true))
+			r.With(organizer).Delete("/users/{id}/roles/{role}", s.handleRole(false))
 		})
 	})
 }

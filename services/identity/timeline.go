@@ -1,8 +1,11 @@
 package identity
 
 import (
+	"context"
 	"errors"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,6 +33,9 @@ const maxTimelineEntries = 1000
 type timeline struct {
 	mu     sync.RWMutex
 	byUser map[string]*personTimeline
+	// people is the organisers' directory of accounts (names, addresses,
+	// roles), fed by the same events, for the staff page's search.
+	people map[string]*Person
 	// follower feeds apply and knows how far the projection has read, so
 	// that a page can wait for the event it has just written to show.
 	follower events.Follower
@@ -44,7 +50,7 @@ type personTimeline struct {
 }
 
 func newTimeline(store events.Store, log *slog.Logger) *timeline {
-	t := &timeline{byUser: map[string]*personTimeline{}}
+	t := &timeline{byUser: map[string]*personTimeline{}, people: map[string]*Person{}}
 	t.follower = events.Follower{
 		Name:  "identity timelines",
 		Store: store,
@@ -61,6 +67,9 @@ func newTimeline(store events.Store, log *slog.Logger) *timeline {
 // reach a timeline; staff and system events (token rotations, claims) never
 // do.
 func (t *timeline) apply(e events.Event, log *slog.Logger) {
+	if strings.HasPrefix(e.Stream, events.CategoryUser+"-") {
+		t.directory(e)
+	}
 	switch e.Metadata.Visibility {
 	case events.Owner, events.Public:
 	default:
@@ -133,4 +142,71 @@ func (t *timeline) page(userID string, before, limit int) ([]TimelineEntry, int)
 		return out, -1
 	}
 	return out, pt.dropped + i + 1
+}
+
+// directory keeps the organisers' view of one account event.
+func (t *timeline) directory(e events.Event) {
+	p, err := events.Types.Decode(e)
+	if err != nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch p := p.(type) {
+	case events.UserRegistered:
+		t.people[p.UserID] = &Person{ID: p.UserID, DisplayName: p.Personal.DisplayName, Email: p.Personal.Email, Roles: []string{"member"}}
+	case events.ProfileUpdated:
+		if pe := t.people[p.UserID]; pe != nil && p.Personal.DisplayName != "" {
+			pe.DisplayName = p.Personal.DisplayName
+		}
+	case events.RoleGranted:
+		if pe := t.people[p.UserID]; pe != nil && !slices.Contains(pe.Roles, p.Role) {
+			pe.Roles = append(pe.Roles, p.Role)
+			slices.Sort(pe.Roles)
+		}
+	case events.RoleRevoked:
+		if pe := t.people[p.UserID]; pe != nil {
+			pe.Roles = slices.DeleteFunc(pe.Roles, func(r string) bool { return r == p.Role })
+		}
+	}
+}
+
+// findPeople finds accounts by their whole email address or a part of
+// their name or address, best matches first, at most limit.
+func (t *timeline) findPeople(q string, limit int) []Person {
+	q = strings.ToLower(strings.TrimSpace(q))
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	out := []Person{}
+	if q == "" {
+		return out
+	}
+	for _, pe := range t.people {
+		if strings.Contains(strings.ToLower(pe.DisplayName), q) || strings.Contains(strings.ToLower(pe.Email), q) {
+			c := *pe
+			c.Roles = slices.Clone(pe.Roles)
+			out = append(out, c)
+		}
+	}
+	slices.SortFunc(out, func(a, b Person) int {
+		if ea, eb := strings.EqualFold(a.Email, q), strings.EqualFold(b.Email, q); ea != eb {
+			if ea {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.DisplayName+a.Email, b.DisplayName+b.Email)
+	})
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out
+}
+
+// timelineCaughtUp waits (briefly) until the projections show position p,
+// so that the page after a change shows it.
+func (s *Service) timelineCaughtUp(ctx context.Context, p events.Position) {
+	ctx, cancel := context.WithTimeout(ctx, timelineWait)
+	defer cancel()
+	s.timeline.follower.WaitFor(ctx, p)
 }

@@ -218,7 +218,15 @@ var authzTable = map[string]routeRule{
 	"GET /identity/session/renew": {access: public},
 	"GET /identity/me":            {access: pageSession},
 	"POST /identity/me":           {access: pageSession},
-	"GET /blog/":                  {access: public},
+	// identity staff roles: organisers grant and revoke, and read the history.
+	"GET /api/identity/users":                      {access: roleGated, roles: []string{auth.RoleOrganizer}, path: "/api/identity/users?q=ada"},
+	"PUT /api/identity/users/{id}/roles/{role}":    {access: roleGated, roles: []string{auth.RoleOrganizer}, path: "/api/identity/users/0193a5d0-0000-7000-8000-000000000000/roles/reviewer"},
+	"DELETE /api/identity/users/{id}/roles/{role}": {access: roleGated, roles: []string{auth.RoleOrganizer}, path: "/api/identity/users/0193a5d0-0000-7000-8000-000000000000/roles/reviewer"},
+	"GET /identity/staff":                          {access: pageSession},
+	"POST /identity/staff":                         {access: pageSession},
+	"GET /identity/staff/audit":                    {access: pageSession},
+
+	"GET /blog/": {access: public},
 
 	// search: public documents only, for anyone.
 	"GET /api/search":        {access: public, path: "/api/search?q=go&facets=blog"},
