@@ -389,3 +389,75 @@ func TestBackOfficePages(t *testing.T) {
 		t.Errorf("the team page after the deadline: %s", body)
 	}
 }
+
+// TestBackOfficeAPI: the same decisions through the JSON API, with the
+// refusals a client meets.
+func TestBackOfficeAPI(t *testing.T) {
+	a := newTestAPI(t)
+	org, ann := a.token("org", auth.RoleOrganizer), a.token("ann")
+	a.expect(a.do("POST", base, org, contestBody()), http.StatusCreated, nil)
+	a.expect(a.do("GET", base+"/c/phase/next", ann, nil), http.StatusForbidden, nil)
+	a.expect(a.do("POST", base+"/c/phase", org, map[string]any{"phase": "review"}), http.StatusUnprocessableEntity, nil)
+	var teams []string
+	for _, m := range []struct{ who, org string }{{"ann", "Westlake Labs"}, {"bo", ""}, {"cy", ""}} {
+		var tv TeamView
+		tok := a.token(m.who)
+		a.expect(a.do("POST", base+"/c/teams", tok, map[string]any{"name": "Team " + m.who, "organization": m.org}), http.StatusCreated, &tv)
+		a.expect(a.do("PUT", base+"/c/teams/"+tv.ID+"/submission", tok, map[string]any{"title": "Entry " + m.who, "summary": "s",
+			"track": "mobile", "repo_url": "https://example.com/" + m.who}), http.StatusOK, nil)
+		teams = append(teams, tv.ID)
+	}
+	a.expect(a.do("POST", base+"/c/assignments/auto", org, map[string]any{"per_entry": 1}), http.StatusConflict, nil) // entries may still change
+	for _, j := range []struct{ id, org string }{{"j1", "WESTLAKE LABS"}, {"j2", ""}, {"j3", ""}} {
+		a.expect(a.do("PUT", base+"/c/judges/"+j.id, org, map[string]any{"display_name": "Judge " + j.id, "organization": j.org, "tracks": []string{"mobile"}}), http.StatusOK, nil)
+	}
+	a.expect(a.do("POST", base+"/c/phase", org, map[string]any{"phase": "submission"}), http.StatusOK, nil)
+
+	w := a.do("POST", base+"/c/assignments", org, map[string]any{"judge": "j1", "team": teams[0]})
+	if w.Code != http.StatusUnprocessableEntity || !strings.Contains(w.Body.String(), `"field":"judge"`) || !strings.Contains(w.Body.String(), "same organisation") {
+		t.Errorf("an assignment across a conflict: %d %s", w.Code, w.Body)
+	}
+	var auto AutoAssignment
+	a.expect(a.do("POST", base+"/c/assignments/auto", org, map[string]any{"per_entry": 2}), http.StatusOK, &auto)
+	if len(auto.Entries) != 3 || auto.Loads["j1"]+auto.Loads["j2"]+auto.Loads["j3"] != 6 {
+		t.Errorf("auto assignment %+v", auto)
+	}
+	for _, e := range auto.Entries {
+		if e.TeamID == teams[0] && slices.Contains(e.Judges, "j1") {
+			t.Error("j1 was given the entry of a team from their organisation")
+		}
+	}
+	var move PhaseMove
+	a.expect(a.do("GET", base+"/c/phase/next", org, nil), http.StatusOK, &move)
+	if move.To != "review" || move.Submitted != 3 || move.Queues["j1"]+move.Queues["j2"]+move.Queues["j3"] != 6 {
+		t.Errorf("preview %+v", move)
+	}
+	a.expect(a.do("POST", base+"/c/phase", org, map[string]any{"phase": "review"}), http.StatusOK, nil)
+	var queue struct{ Entries []EntryView }
+	j2 := a.token("j2", auth.RoleJudge)
+	a.expect(a.do("GET", base+"/c/judging/queue", j2, nil), http.StatusOK, &queue)
+	for _, e := range queue.Entries {
+		a.expect(a.do("PUT", base+"/c/judging/entries/"+e.Team+"/score", j2, scoreBody("review", 7, 6)), http.StatusOK, nil)
+	}
+	var progress struct {
+		Round  string
+		Judges []JudgeProgress
+	}
+	a.expect(a.do("GET", base+"/c/progress", org, nil), http.StatusOK, &progress)
+	for _, p := range progress.Judges {
+		want := 0
+		if p.Judge == "j2" {
+			want = auto.Loads["j2"]
+		}
+		if p.Assigned != auto.Loads[p.Judge] || p.Scored != want {
+			t.Errorf("%s: %d assigned, %d scored; want %d and %d", p.Judge, p.Assigned, p.Scored, auto.Loads[p.Judge], want)
+		}
+	}
+	var cmp SideBySide
+	a.expect(a.do("GET", base+"/c/ranking/compare", org, nil), http.StatusOK, &cmp)
+	if len(cmp.Rows) != 3 || cmp.RankGap != RankGap {
+		t.Errorf("comparison %+v", cmp)
+	}
+	a.expect(a.do("GET", base+"/c/ranking/compare?threshold=2", org, nil), http.StatusUnprocessableEntity, nil)
+	a.expect(a.do("POST", base+"/c/assignments/auto", org, map[string]any{"per_entry": 4}), http.StatusUnprocessableEntity, nil)
+}
