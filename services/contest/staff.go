@@ -123,7 +123,7 @@ type AutoAssignment struct {
 // least-loaded judges, in the order judges were added on a tie, so the
 // same log always gives the same assignment. Tracks are not a limit here:
 // an organiser who assigns automatically wants the load spread over the
-// whole panel.
+// whole panel. Judges keep the entries they have scored already.
 func (c *Contest) autoAssign(perEntry int, emit emit) (AutoAssignment, error) {
 	if err := c.assignable(); err != nil {
 		return AutoAssignment{}, err
@@ -158,24 +158,62 @@ func (c *Contest) autoAssign(perEntry int, emit emit) (AutoAssignment, error) {
 		out.Loads[id] = 0
 		rank[id] = i
 	}
+	// A judge keeps the entries they have scored already: reassigning in
+	// review must not throw away work, nor leave a score from a judge who
+	// no longer judges the entry.
 	chosen := map[string][]string{}
+	for _, t := range entries {
+		for _, id := range free[t.ID] {
+			if _, ok := c.Latest[scoreKey{id, t.ID, events.RoundReview}]; ok {
+				chosen[t.ID] = append(chosen[t.ID], id)
+				out.Loads[id]++
+			}
+		}
+	}
 	for _, t := range order {
-		cand := slices.Clone(free[t.ID])
+		var cand []string
+		for _, id := range free[t.ID] {
+			if !slices.Contains(chosen[t.ID], id) {
+				cand = append(cand, id)
+			}
+		}
 		slices.SortStableFunc(cand, func(a, b string) int {
 			return cmp.Or(cmp.Compare(out.Loads[a], out.Loads[b]), cmp.Compare(rank[a], rank[b]))
 		})
-		n := min(perEntry, len(cand))
-		if n < perEntry {
+		n := min(max(perEntry-len(chosen[t.ID]), 0), len(cand))
+		if len(chosen[t.ID])+n < perEntry {
 			out.Short = append(out.Short, t.ID)
 		}
-		picked := slices.Clone(cand[:n])
-		slices.SortFunc(picked, func(a, b string) int { return cmp.Compare(rank[a], rank[b]) })
-		for _, id := range picked {
+		for _, id := range cand[:n] {
 			out.Loads[id]++
 		}
-		chosen[t.ID] = picked
+		chosen[t.ID] = append(chosen[t.ID], cand[:n]...)
+	}
+	// Greedy choice can strand a judge (one who had to keep a scored
+	// entry fills up early, say); moving an entry from a judge to one with
+	// at least two fewer then evens the loads. Each move lowers the sum of
+	// squared loads, so this ends.
+	for moved := true; moved; {
+		moved = false
+		for _, t := range entries {
+			for i, a := range chosen[t.ID] {
+				if _, scored := c.Latest[scoreKey{a, t.ID, events.RoundReview}]; scored {
+					continue
+				}
+				for _, b := range free[t.ID] {
+					if out.Loads[a]-out.Loads[b] >= 2 && !slices.Contains(chosen[t.ID], b) {
+						chosen[t.ID][i] = b
+						out.Loads[a]--
+						out.Loads[b]++
+						moved = true
+						break
+					}
+				}
+			}
+		}
 	}
 	for _, t := range entries {
+		slices.SortFunc(chosen[t.ID], func(a, b string) int { return cmp.Compare(rank[a], rank[b]) })
 		out.Entries = append(out.Entries, events.EntryJudges{TeamID: t.ID, Judges: nonNil(chosen[t.ID])})
 	}
 	emit(events.EntryJudgesAssigned{ContestID: c.ID, Method: "auto", PerEntry: perEntry, Entries: out.Entries})

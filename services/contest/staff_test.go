@@ -111,6 +111,32 @@ func TestAutoAssignmentSaysWhenConflictsLeaveTooFewJudges(t *testing.T) {
 	}
 }
 
+func TestAutoAssignmentKeepsScoredWork(t *testing.T) {
+	c := panel(4, 4)
+	apply := func(p any) { c.Apply(p, during) }
+	if _, err := c.autoAssign(1, apply); err != nil {
+		t.Fatal(err)
+	}
+	scorer := c.judgesOf(c.Teams["t3"])[0]
+	c.Apply(events.ContestPhaseChanged{ContestID: "c", From: events.PhaseSubmission, To: events.PhaseReview}, during)
+	c.Apply(events.ScoreRecorded{ContestID: "c", TeamID: "t3", JudgeID: scorer, Round: events.RoundReview, RubricVersion: 1, Revision: 1,
+		Scores: []events.CriterionScore{{Criterion: "idea", Value: 5}, {Criterion: "tech", Value: 5}}}, during)
+	res, err := c.autoAssign(2, apply)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if js := c.judgesOf(c.Teams["t3"]); len(js) != 2 || !slices.Contains(js, scorer) {
+		t.Errorf("t3 is judged by %v after reassignment; %s scored it and must stay", js, scorer)
+	}
+	lo, hi := 1<<30, 0
+	for _, l := range res.Loads {
+		lo, hi = min(lo, l), max(hi, l)
+	}
+	if hi-lo > 1 {
+		t.Errorf("loads %v", res.Loads)
+	}
+}
+
 func TestAutoAssignmentRefusals(t *testing.T) {
 	c := panel(3, 2)
 	var invalid *ValidationError
