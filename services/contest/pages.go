@@ -72,6 +72,7 @@ func (p *Pages) Mount(r chi.Router, session ...func(http.Handler) http.Handler) 
 		r.Post("/{contest}/judging/{team}", p.score)
 		r.Get("/{contest}/teams/{team}/attachments/{sha256}", p.download)
 		p.mountStaff(r)
+		p.mountAudit(r)
 	})
 }
 

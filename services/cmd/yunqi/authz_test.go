@@ -205,6 +205,10 @@ var authzTable = map[string]routeRule{
 	"POST /contest/{contest}/staff/finalists":   {access: pageSession, path: "/contest/matrix/staff/finalists"},
 	"POST /contest/{contest}/staff/results":     {access: pageSession, path: "/contest/matrix/staff/results"},
 
+	// audit views of an edition and a contest: organisers only.
+	"GET /contest/{contest}/audit":    {access: pageSession, path: "/contest/matrix/audit"},
+	"GET /conference/{edition}/audit": {access: pageSession, path: "/conference/yunqi2015/audit"},
+
 	// pages: the shell and identity's
 	"GET /":                     {access: public},
 	"GET /identity/":            {access: public},
