@@ -154,6 +154,10 @@ func (p *Pages) createContest(w http.ResponseWriter, r *http.Request) {
 			}
 			at, err := time.ParseInLocation(formTime, raw, web.DisplayZone)
 			if err != nil {
+				// Some browsers add seconds to a datetime-local value.
+				at, err = time.ParseInLocation(formTime+":05", raw, web.DisplayZone)
+			}
+			if err != nil {
 				f.Fail(ph+end, tr.T("contest.staff.error.time", "phase", phaseName(tr, ph)))
 				continue
 			}
