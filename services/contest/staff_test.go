@@ -353,6 +353,9 @@ func TestBackOfficePages(t *testing.T) {
 	a.expect(a.do("PUT", base+"/c/judges/j2", org, map[string]any{"display_name": "Judge Two", "tracks": []string{"mobile"}}), http.StatusOK, nil)
 
 	w = page(h, "GET", "/contest/c/staff", "org", auth.RoleOrganizer, "en", nil)
+	if !strings.Contains(w.Body.String(), `href="/contest/c/audit"`) || !strings.Contains(w.Body.String(), `href="/contest/c/staff/ranking"`) {
+		t.Error("the back office does not link to the ranking and the audit view")
+	}
 	if !strings.Contains(w.Body.String(), "open submissions: 3 teams") || !strings.Contains(w.Body.String(), "Move to submission") {
 		t.Errorf("the move to submission: %s", w.Body)
 	}
