@@ -58,6 +58,7 @@ type SessionScheduled struct {
 	SessionID string    `json:"session_id"`
 	Track     string    `json:"track,omitempty"`
 	Title     string    `json:"title"`
+	Speakers  []string  `json:"speakers,omitempty"`
 	StartsAt  time.Time `json:"starts_at"`
 	EndsAt    time.Time `json:"ends_at"`
 	Room      string    `json:"room,omitempty"`
@@ -199,6 +200,24 @@ type GateDeviceRevoked struct {
 	Device    string `json:"device"`
 }
 
+// EditionDetailsChanged replaces what an edition is called, when and
+// where it is, as a whole; capacity and policies have events of their own.
+type EditionDetailsChanged struct {
+	EditionID string `json:"edition_id"`
+	NameZH    string `json:"name_zh"`
+	NameEN    string `json:"name_en"`
+	StartsOn  string `json:"starts_on,omitempty"`
+	EndsOn    string `json:"ends_on,omitempty"`
+	Venue     string `json:"venue,omitempty"`
+}
+
+// InviteCodeRevoked: the code is refused from now on; registrations it
+// already admitted stand.
+type InviteCodeRevoked struct {
+	EditionID string `json:"edition_id"`
+	CodeHash  string `json:"code_hash"`
+}
+
 // RegistrationWindowSet bounds when members may register; a zero bound is
 // open on that side, and an edition without the event is always open.
 type RegistrationWindowSet struct {
@@ -226,4 +245,6 @@ func registerConference(r *Registry) {
 	r.Register("conference.TicketScanRefused", TicketScanRefused{}, 1)
 	r.Register("conference.GateDeviceRevoked", GateDeviceRevoked{}, 1)
 	r.Register("conference.RegistrationWindowSet", RegistrationWindowSet{}, 1)
+	r.Register("conference.EditionDetailsChanged", EditionDetailsChanged{}, 1)
+	r.Register("conference.InviteCodeRevoked", InviteCodeRevoked{}, 1)
 }

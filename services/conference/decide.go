@@ -46,6 +46,7 @@ const (
 	maxTitleLength = 300 // session titles
 	maxTracks      = 50
 	maxTicketTypes = 50
+	maxSpeakers    = 20
 )
 
 func checkText(errs *fieldErrors, field, v string, limit int) {
@@ -162,6 +163,7 @@ func (ed *Edition) createEdition(c CreateEdition, emit emit) error {
 // AddSession schedules a session or sub-forum.
 type AddSession struct {
 	ID, Track, Title, Room string
+	Speakers               []string
 	StartsAt, EndsAt       time.Time
 	Capacity               int
 }
@@ -179,6 +181,20 @@ func (ed *Edition) addSession(c AddSession, emit emit) error {
 	}
 	checkText(&errs, "title", c.Title, maxTitleLength)
 	checkText(&errs, "room", c.Room, maxNameLength)
+	if len(c.Speakers) > maxSpeakers {
+		errs.add("speakers", "may list at most %d speakers", maxSpeakers)
+	}
+	for i, sp := range c.Speakers {
+		if strings.TrimSpace(sp) == "" {
+			errs.add(fmt.Sprintf("speakers[%d]", i), "is empty")
+		}
+		checkText(&errs, fmt.Sprintf("speakers[%d]", i), sp, maxNameLength)
+	}
+	if !c.StartsAt.IsZero() && !c.EndsAt.IsZero() {
+		if field, msg := ed.outsideDates(c.StartsAt, c.EndsAt); field != "" {
+			errs.add(field, "%s", msg)
+		}
+	}
 	if c.StartsAt.IsZero() {
 		errs.add("starts_at", "is required (RFC 3339 time)")
 	}
@@ -200,7 +216,7 @@ func (ed *Edition) addSession(c AddSession, emit emit) error {
 	if _, ok := ed.Sessions[c.ID]; ok {
 		return ErrSessionExists
 	}
-	emit(events.SessionScheduled{EditionID: ed.ID, SessionID: c.ID, Track: c.Track, Title: c.Title, Room: c.Room,
+	emit(events.SessionScheduled{EditionID: ed.ID, SessionID: c.ID, Track: c.Track, Title: c.Title, Room: c.Room, Speakers: c.Speakers,
 		StartsAt: c.StartsAt.UTC(), EndsAt: c.EndsAt.UTC(), Capacity: c.Capacity})
 	return nil
 }
@@ -362,6 +378,8 @@ func (ed *Edition) register(c Register, emit emit) (Placement, error) {
 		switch {
 		case invite == nil || invite.TicketType != ticket:
 			errs.add("invite_code", "is not a valid invite code for the %s ticket", ticket)
+		case invite.Revoked:
+			errs.add("invite_code", "has been withdrawn by the organisers")
 		case invite.Used >= invite.MaxUses:
 			errs.add("invite_code", "has been used as often as it may be")
 		}

@@ -50,6 +50,9 @@ type Edition struct {
 	Waitlist []string // registration ids, first come first
 
 	gate gateState
+	// applied counts the events folded in: the edition's version, which a
+	// previewed change is confirmed against.
+	applied int
 }
 
 type Track struct {
@@ -58,6 +61,7 @@ type Track struct {
 
 type Session struct {
 	ID, Track, Title, Room string
+	Speakers               []string
 	StartsAt, EndsAt       time.Time
 	Capacity               int
 	Confirmed              int
@@ -78,6 +82,8 @@ type Invite struct {
 	TicketType string
 	MaxUses    int
 	Used       int
+	Revoked    bool
+	Order      int // issue order, for lists
 }
 
 // Registration is one member's registration as the ledger knows it.
@@ -202,11 +208,18 @@ func hashCode(code string) string {
 // Apply folds one event into the state. It never fails: the log is the
 // truth, and an event this state cannot place (a newer binary's) is skipped.
 func (ed *Edition) Apply(payload any, at time.Time) {
+	ed.applied++
 	switch e := payload.(type) {
 	case events.EditionScheduled:
 		ed.Exists = true
 		ed.ID, ed.NameZH, ed.NameEN = e.EditionID, e.NameZH, e.NameEN
 		ed.StartsOn, ed.EndsOn, ed.Venue, ed.Capacity = e.StartsOn, e.EndsOn, e.Venue, e.Capacity
+	case events.EditionDetailsChanged:
+		ed.NameZH, ed.NameEN, ed.StartsOn, ed.EndsOn, ed.Venue = e.NameZH, e.NameEN, e.StartsOn, e.EndsOn, e.Venue
+	case events.InviteCodeRevoked:
+		if inv := ed.Invites[e.CodeHash]; inv != nil {
+			inv.Revoked = true
+		}
 	case events.EditionCapacityChanged:
 		ed.Capacity = e.Capacity
 	case events.RegistrationWindowSet:
@@ -218,7 +231,7 @@ func (ed *Edition) Apply(payload any, at time.Time) {
 	case events.TrackAdded:
 		ed.Tracks = append(ed.Tracks, Track{ID: e.TrackID, NameZH: e.NameZH, NameEN: e.NameEN})
 	case events.SessionScheduled:
-		ed.Sessions[e.SessionID] = &Session{ID: e.SessionID, Track: e.Track, Title: e.Title, Room: e.Room,
+		ed.Sessions[e.SessionID] = &Session{ID: e.SessionID, Track: e.Track, Title: e.Title, Room: e.Room, Speakers: e.Speakers,
 			StartsAt: e.StartsAt, EndsAt: e.EndsAt, Capacity: e.Capacity}
 		ed.SessionOrder = append(ed.SessionOrder, e.SessionID)
 	case events.SessionCapacityChanged:
@@ -233,7 +246,7 @@ func (ed *Edition) Apply(payload any, at time.Time) {
 		}
 		t.Quota, t.InviteOnly = e.Quota, e.InviteOnly
 	case events.InviteCodeIssued:
-		ed.Invites[e.CodeHash] = &Invite{TicketType: e.TicketType, MaxUses: e.MaxUses}
+		ed.Invites[e.CodeHash] = &Invite{TicketType: e.TicketType, MaxUses: e.MaxUses, Order: len(ed.Invites)}
 	case events.RegistrationPlaced:
 		r := &Registration{ID: e.RegistrationID, Member: e.MemberID, TicketType: e.TicketType, Name: e.Personal.Name,
 			Status: e.Status, Seats: make(map[string]string, len(e.Sessions)), Placed: e}

@@ -54,6 +54,7 @@ func (s *Service) Mount(r chi.Router) {
 func (s *Service) mountAPI(r chi.Router) {
 	{
 		s.mountStaff(r)
+		s.mountBackOffice(r)
 		r.Get("/ticket-keys", s.handleTicketKeys)
 		r.Get("/editions/{edition}", s.handleEdition)
 		organizer := auth.RequireRole(auth.RoleOrganizer)
@@ -177,6 +178,9 @@ func (s *Service) handleCreateEdition(w http.ResponseWriter, r *http.Request) {
 
 type capacityInput struct {
 	Capacity *int `json:"capacity"`
+	// Version, when sent, is the edition's version a preview was made
+	// from: the change is refused if the edition has moved on since.
+	Version *uint64 `json:"version"`
 }
 
 func (s *Service) changeCapacity(w http.ResponseWriter, r *http.Request, session string) {
@@ -188,12 +192,7 @@ func (s *Service) changeCapacity(w http.ResponseWriter, r *http.Request, session
 		s.fail(w, r, &ValidationError{Fields: []FieldError{{"capacity", "is required"}}})
 		return
 	}
-	v, err := s.exec(r.Context(), chi.URLParam(r, "edition"), false, meta(r), "", func(ed *Edition, now time.Time, emit emit) (any, error) {
-		if err := ed.changeCapacity(ChangeCapacity{Session: session, Capacity: *in.Capacity}, now, emit); err != nil {
-			return nil, err
-		}
-		return ed.Counts(), nil
-	})
+	v, err := s.ChangeCapacity(r.Context(), meta(r), chi.URLParam(r, "edition"), session, *in.Capacity, in.Version)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -747,6 +746,9 @@ func csvSafe(v string) string {
 
 // fail classifies an error once, at the edge.
 func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if s.failBackOffice(w, r, err) {
+		return
+	}
 	var invalid *ValidationError
 	var dup *DuplicateError
 	var scan *ScanConflictError
