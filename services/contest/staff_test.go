@@ -490,3 +490,29 @@ func TestBackOfficeAPI(t *testing.T) {
 	a.expect(a.do("GET", base+"/c/ranking/compare?threshold=2", org, nil), http.StatusUnprocessableEntity, nil)
 	a.expect(a.do("POST", base+"/c/assignments/auto", org, map[string]any{"per_entry": 4}), http.StatusUnprocessableEntity, nil)
 }
+
+// TestLiveDemoBackOffice: a newcomer who logs in as the demo organiser
+// finds the contest in progress with its judges' progress, the move to
+// the finals and the rankings compared.
+func TestLiveDemoBackOffice(t *testing.T) {
+	a := newTestAPI(t)
+	if err := SeedDemo(context.Background(), a.svc.store); err != nil {
+		t.Fatal(err)
+	}
+	h := pagesFor(t, a)
+	w := page(h, "GET", "/contest/"+DemoLiveContestID+"/staff", "org", auth.RoleOrganizer, "en", nil)
+	body := w.Body.String()
+	for _, want := range []string{"Olivia Zhou", "Move to finals", "close review scoring", "<caption>Each judge&#39;s entries in the review round</caption>"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the live demo's back office lacks %q", want)
+		}
+	}
+	w = page(h, "GET", "/contest/"+DemoLiveContestID+"/staff/ranking", "org", auth.RoleOrganizer, "zh-CN", nil)
+	if body := w.Body.String(); w.Code != http.StatusOK || !strings.Contains(body, "名次（标准分）") || !strings.Contains(body, "保存入围名单") || !strings.Contains(body, "西湖单车调度") {
+		t.Errorf("the live demo's ranking: %d %s", w.Code, body)
+	}
+	w = page(h, "GET", "/contest/"+DemoLiveContestID+"/judging", "demo-live-judge-2", auth.RoleJudge, "en", nil)
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "to score") {
+		t.Errorf("a demo judge's queue: %d", w.Code)
+	}
+}
