@@ -438,6 +438,9 @@ func (p *Pages) renderTeam(w http.ResponseWriter, r *http.Request, status int, f
 		default:
 			d.Closed = tr.T("contest.team.closed")
 		}
+		if !d.Open && t.Entry != nil && !t.Entered {
+			d.Closed += " " + tr.T("contest.team.draft_not_judged")
+		}
 		names := make([]string, len(t.Members))
 		for i, m := range t.Members {
 			names[i] = m.DisplayName

@@ -417,6 +417,10 @@ func TestBackOfficePages(t *testing.T) {
 	if !strings.Contains(body, "The submission deadline passed on 1 October 2013") || strings.Contains(body, "Deadline:") || strings.Contains(body, ">review<") {
 		t.Errorf("the team page after the deadline: %s", body)
 	}
+	w = page(h, "GET", "/contest/c/team", "cy", "", "zh-CN", nil)
+	if body := w.Body.String(); !strings.Contains(body, "提交已于 2013年10月1日") || !strings.Contains(body, "只保存了草稿，因此作品不会进入评审。") || strings.Contains(body, "截止时间：") {
+		t.Errorf("a team with only a draft after the deadline: %s", body)
+	}
 }
 
 // TestBackOfficeAPI: the same decisions through the JSON API, with the
