@@ -20,12 +20,13 @@ import (
 // staffContestCopy is what the organiser reads on the back office, per
 // language.
 type staffContestCopy struct {
-	lang, suffix                 string
-	newLink, criteriaError       string
-	toSubmission, toReview       string
-	reviewConsequence, conflict  string
-	rankZ, rankRaw, explainFlags string
-	toFinals, published          string
+	lang, suffix                    string
+	newLink, criteriaError          string
+	toSubmission, toReview          string
+	reviewConsequence, conflict     string
+	rankZ, rankRaw, explainFlags    string
+	toFinals, published             string
+	finalsConsequence, inSubmission string
 }
 
 var staffContestJourneys = []staffContestCopy{
@@ -33,13 +34,15 @@ var staffContestJourneys = []staffContestCopy{
 		toSubmission: "进入提交作品阶段", toReview: "进入评审阶段",
 		reviewConsequence: "关闭提交：2 支队伍已提交，将进入评审；1 份草稿不会被评审", conflict: "与“西湖小队”的队员同单位，请选择其他评委",
 		rankZ: "名次（标准分）", rankRaw: "名次（原始分）", explainFlags: "评委意见分歧",
-		toFinals: "进入决赛阶段", published: "结果已发布，作品展已公开。"},
+		toFinals: "进入决赛阶段", published: "结果已发布，作品展已公开。",
+		finalsConsequence: "已收到 4 份应评分中的 4 份", inSubmission: "当前阶段：提交作品"},
 	{lang: "en", suffix: "en", newLink: "Create a contest", criteriaError: "Line 1 needs four parts",
 		toSubmission: "Move to submission", toReview: "Move to review",
 		reviewConsequence: "close submissions: 2 teams have submitted and will be judged; 1 saved only a draft, which will not be judged",
 		conflict:          "is from the same organisation as a member of 西湖小队; choose another judge",
 		rankZ:             "Rank (z-score)", rankRaw: "Rank (raw)", explainFlags: "the judges disagree about it",
-		toFinals: "Move to finals", published: "Results published: the gallery is public."},
+		toFinals: "Move to finals", published: "Results published: the gallery is public.",
+		finalsConsequence: "4 of 4 assigned scores are in", inSubmission: "Current phase: submission"},
 }
 
 // TestBrowserContestStaff: an organiser creates a contest on its page
@@ -138,6 +141,16 @@ func staffContestJourney(t *testing.T, browser context.Context, a *testApp, base
 	org.clickAndWait(`form[action="`+staff+`/phase"] button`, staff)
 	if got := org.text(`form[action="` + staff + `/phase"] button`); got != cp.toReview {
 		t.Errorf("after the move the button reads %q", got)
+	}
+	if got := org.text("header.page-head p"); got != cp.inSubmission {
+		t.Errorf("the back office names the phase %q", got)
+	}
+	// Every label names a control that exists, every table has a
+	// caption and its column headers a scope.
+	if bad := org.eval(`[...document.querySelectorAll("main label[for]")].filter(l => !document.getElementById(l.htmlFor)).map(l => l.htmlFor)
+		.concat([...document.querySelectorAll("main table")].filter(t => !t.caption).map(() => "table without caption"))
+		.concat([...document.querySelectorAll("main thead th")].filter(th => th.getAttribute("scope") !== "col").map(th => th.textContent)).join(" | ")`); bad != "" {
+		t.Errorf("the back office's markup: %s", bad)
 	}
 
 	// Three teams enter through the API: two submit, one keeps a draft.
@@ -258,7 +271,7 @@ func staffContestJourney(t *testing.T, browser context.Context, a *testApp, base
 	if got := org.text(`form[action="` + staff + `/phase"] button`); got != cp.toFinals {
 		t.Errorf("the move button reads %q", got)
 	}
-	if got := org.text(".consequences"); !strings.Contains(got, "4") {
+	if got := org.text(".consequences"); !strings.Contains(got, cp.finalsConsequence) {
 		t.Errorf("the move to the finals does not count the scores:\n%s", got)
 	}
 	org.clickAndWait(`form[action="`+staff+`/phase"] button`, staff)
