@@ -61,6 +61,13 @@ func (p *Pages) auditEntries(ctx context.Context, id string) (contestAudit, erro
 	}}
 	var err error
 	a.entries, err = audit.Read(ctx, p.s.store, audit.Source{Streams: []string{events.ContestStream(id)}}, sel, audit.LogNames(p.s.store))
+	// A judge invited without a Yunqi account (the demo's, or one added
+	// by an organiser) is known by the name the assignment gave them.
+	for i, e := range a.entries {
+		if e.Name == "" {
+			a.entries[i].Name = a.judges[e.Actor]
+		}
+	}
 	return a, err
 }
 
