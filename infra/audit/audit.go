@@ -144,8 +144,8 @@ type Names func(ctx context.Context, userID string) string
 // LogNames resolves names from the account streams of the log, which every
 // service of this binary shares in one process or many, so the audit view
 // needs no call to the identity service. Names are remembered for the
-// resolver's life: an audit page resolves the same few staff members many
-// times.
+// resolver's life, so make one per page: a page resolves the same few
+// staff members many times.
 func LogNames(store events.Store) Names {
 	var mu sync.Mutex
 	known := map[string]string{}

@@ -42,7 +42,13 @@ func (s *Service) AuditEntries(ctx context.Context) ([]audit.Entry, error) {
 	}}
 	src := audit.Source{Streams: []string{events.AlliancePolicyStream},
 		Prefixes: []string{events.CategoryApplication + "-", events.CategoryMember + "-"}}
-	return audit.Read(ctx, s.store, src, sel, s.names)
+	// A fresh resolver each time: names are remembered for one page only,
+	// so a renamed staff member shows under their new name next time.
+	names := s.cfg.Names
+	if names == nil {
+		names = audit.LogNames(s.store)
+	}
+	return audit.Read(ctx, s.store, src, sel, names)
 }
 
 type auditRow struct {

@@ -39,7 +39,6 @@ type Service struct {
 	log   *slog.Logger
 	view  *view
 	logos *logoStore
-	names audit.Names
 }
 
 // New opens the service.
@@ -64,11 +63,7 @@ func New(cfg Config, store events.Store, logger *slog.Logger) (*Service, error) 
 	if err != nil {
 		return nil, fmt.Errorf("alliance: %w", err)
 	}
-	names := cfg.Names
-	if names == nil {
-		names = audit.LogNames(store)
-	}
-	return &Service{cfg: cfg, store: store, log: logger, view: newView(store, logger), logos: logos, names: names}, nil
+	return &Service{cfg: cfg, store: store, log: logger, view: newView(store, logger), logos: logos}, nil
 }
 
 // Run follows the log for the lists, timelines and the wall until ctx ends.
