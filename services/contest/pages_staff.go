@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +30,41 @@ func (p *Pages) mountStaff(r chi.Router) {
 	r.Get("/{contest}/staff/ranking", p.ranking)
 	r.Post("/{contest}/staff/finalists", p.chooseFinalists)
 	r.Post("/{contest}/staff/results", p.publishResults)
+	r.Post("/{contest}/judging/{team}/conflict", p.declareConflict)
+}
+
+// declareConflict takes a judge off an entry at their own word; the
+// organisers see it in the judges' progress.
+func (p *Pages) declareConflict(w http.ResponseWriter, r *http.Request) {
+	who, ok := p.requireJudge(w, r)
+	if !ok || !p.parseForm(w, r) {
+		return
+	}
+	team := chi.URLParam(r, "team")
+	reason := r.PostFormValue("reason")
+	_, err := p.s.exec(r.Context(), chi.URLParam(r, "contest"), false, meta(r), "", func(c *Contest, _ time.Time, emit emit) (any, error) {
+		// Only an entry in the judge's queue can be declared from here,
+		// so the form says nothing about teams the judge cannot see.
+		if !slices.ContainsFunc(c.Queue(who.UserID), func(e EntryView) bool { return e.Team == team }) {
+			return nil, ErrEntryNotFound
+		}
+		return nil, c.declareConflict(who.UserID, team, truncate(reason, 500), emit)
+	})
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	p.ui.SetFlash(w, r, "contest.flash.conflict")
+	http.Redirect(w, r, contestPath(chi.URLParam(r, "contest"))+"judging", http.StatusSeeOther)
+}
+
+// truncate keeps the first n characters: a reason is a note, and a long
+// one is cut rather than refused after the judge has made up their mind.
+func truncate(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n])
+	}
+	return s
 }
 
 func staffPath(id string) string { return contestPath(id) + "staff" }

@@ -519,4 +519,35 @@ func TestLiveDemoBackOffice(t *testing.T) {
 	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "to score") {
 		t.Errorf("a demo judge's queue: %d", w.Code)
 	}
+
+	// A judge declares a conflict from the scoring page; the entry leaves
+	// the queue and the organisers' progress counts it.
+	var team string
+	a.svc.read(context.Background(), DemoLiveContestID, func(c *Contest, _ time.Time) (any, error) {
+		team = c.Queue("demo-live-judge-3")[0].Team
+		return nil, nil
+	})
+	w = page(h, "GET", "/contest/"+DemoLiveContestID+"/judging/"+team, "demo-live-judge-3", auth.RoleJudge, "zh-CN", nil)
+	if !strings.Contains(w.Body.String(), "声明冲突并退出评审此作品") {
+		t.Errorf("the scoring page offers no conflict declaration")
+	}
+	if w := page(h, "POST", "/contest/"+DemoLiveContestID+"/judging/live-kite/conflict", "demo-live-judge-3", auth.RoleJudge, "en", url.Values{}); w.Code != http.StatusNotFound {
+		t.Errorf("a conflict with an entry not in the queue: %d", w.Code)
+	}
+	if w := page(h, "POST", "/contest/"+DemoLiveContestID+"/judging/"+team+"/conflict", "demo-live-judge-3", auth.RoleJudge, "en", url.Values{"reason": {"former colleague"}}); w.Code != http.StatusSeeOther {
+		t.Fatalf("declaring a conflict: %d %s", w.Code, w.Body)
+	}
+	var progress []JudgeProgress
+	a.svc.read(context.Background(), DemoLiveContestID, func(c *Contest, _ time.Time) (any, error) {
+		if slices.ContainsFunc(c.Queue("demo-live-judge-3"), func(e EntryView) bool { return e.Team == team }) {
+			t.Error("the entry stays in the queue after a declared conflict")
+		}
+		progress = c.Progress(events.RoundReview)
+		return nil, nil
+	})
+	for _, p := range progress {
+		if p.Judge == "demo-live-judge-3" && p.Conflicts != 1 {
+			t.Errorf("progress counts %d conflicts for the judge, want 1", p.Conflicts)
+		}
+	}
 }
