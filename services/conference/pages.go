@@ -209,7 +209,8 @@ func ticketTypeName(tr web.Translator, id string) string {
 
 // editionsData is the list of editions.
 type editionsData struct {
-	Editions []editionRow
+	Organizer bool
+	Editions  []editionRow
 }
 
 type editionRow struct {
@@ -265,7 +266,7 @@ func (p *Pages) editions(w http.ResponseWriter, r *http.Request) {
 	slices.SortFunc(rows, func(a, b editionRow) int {
 		return cmp.Or(strings.Compare(b.startsOn, a.startsOn), strings.Compare(a.id, b.id))
 	})
-	p.t.Render(w, r, http.StatusOK, "editions", web.Page{Title: "conference.editions.title", Data: editionsData{Editions: rows}})
+	p.t.Render(w, r, http.StatusOK, "editions", web.Page{Title: "conference.editions.title", Data: editionsData{Editions: rows, Organizer: isOrganizer(r)}})
 }
 
 // editionSnapshot is what a page needs of an edition, copied out of the
@@ -622,4 +623,9 @@ func (p *Pages) register(w http.ResponseWriter, r *http.Request) {
 	}
 	p.ui.SetFlash(w, r, flash)
 	http.Redirect(w, r, registrationPath(out.placement.ID), http.StatusSeeOther)
+}
+
+func isOrganizer(r *http.Request) bool {
+	who, ok := auth.FromContext(r.Context())
+	return ok && who.HasRole(auth.RoleOrganizer)
 }

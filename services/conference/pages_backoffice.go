@@ -308,22 +308,22 @@ func (p *Pages) saveEdit(w http.ResponseWriter, r *http.Request) {
 
 // manageData is the edition's back-office page.
 type manageData struct {
-	ID, Name, Public, Edit   string
-	Attendees, GateDesk      string
-	Audit, Capacity          string
-	Counts                   ListCounts
-	Tracks                   []Track
-	Sessions                 []manageSession
-	TicketTypes              []TicketType
-	Invites                  []InviteView
-	TrackForm, SessionForm   *web.Form
-	TicketForm, InviteForm   *web.Form
-	CapacityForm             *web.Form
-	TrackOptions             []option
-	TicketOptions            []option
-	SuggestedCode            string
-	EditionCapacity, Dates   string
-	Registration             string // the window in words
+	ID, Name, Public, Edit string
+	Attendees, GateDesk    string
+	Audit, Capacity        string
+	Counts                 ListCounts
+	Tracks                 []Track
+	Sessions               []manageSession
+	TicketTypes            []TicketType
+	Invites                []InviteView
+	TrackForm, SessionForm *web.Form
+	TicketForm, InviteForm *web.Form
+	CapacityForm           *web.Form
+	TrackOptions           []option
+	TicketOptions          []option
+	SuggestedCode          string
+	EditionCapacity, Dates string
+	Registration           string // the window in words
 }
 
 type option struct {
@@ -422,7 +422,7 @@ func (p *Pages) renderManage(w http.ResponseWriter, r *http.Request, status int,
 		d.Sessions = append(d.Sessions, manageSession{ID: s.ID, Title: s.Title, Track: names[s.Track], Speakers: strings.Join(s.Speakers, tr.T("conference.bo.list_sep")),
 			Slot: slot(tr, s.StartsAt, s.EndsAt), Room: s.Room, Capacity: tr.Number(int64(s.Capacity)),
 			Taken: tr.Number(int64(s.Confirmed + s.Offered)), Waitlisted: tr.Number(int64(len(s.Waitlist))),
-			List: managePath(edition) + "/attendees?session=" + url.QueryEscape(s.ID),
+			List:   managePath(edition) + "/attendees?session=" + url.QueryEscape(s.ID),
 			Change: managePath(edition) + "/capacity?session=" + url.QueryEscape(s.ID)})
 	}
 	p.t.Render(w, r, status, "bo_manage", web.Page{TitleText: tr.T("conference.bo.manage.title", "name", d.Name), Data: d})

@@ -149,6 +149,7 @@ func TestBrowserContestJourney(t *testing.T) {
 	}
 
 	// Review opens and the judge scores the entry through the form.
+	api("POST", "/"+contestID+"/phase", `{"phase":"submission"}`, http.StatusOK)
 	api("POST", "/"+contestID+"/phase", `{"phase":"review"}`, http.StatusOK)
 	judge := openTab(t, browser, srv.URL, "judge", "zh-CN")
 	judge.logInAt(contestPath+"judging", "judge@example.com")
