@@ -178,8 +178,8 @@ func TestGateUploadsAndDesk(t *testing.T) {
 		t.Errorf("the bundle may be cached: %v", bundle.header)
 	}
 
-	at1 := time.Now().Add(-10 * time.Minute).UTC().Format(time.RFC3339Nano)
-	at2 := time.Now().Add(-9 * time.Minute).UTC().Format(time.RFC3339Nano)
+	at1 := time.Now().Add(-60 * time.Second).UTC().Format(time.RFC3339Nano)
+	at2 := time.Now().Add(-50 * time.Second).UTC().Format(time.RFC3339Nano)
 	first := uploadScans(t, gate, "North", "dev-a", [2]string{tickets["ada"], at1}, [2]string{"not.a.ticket", at1})
 	if first.Results[0].Status != ScanCheckedIn || first.Results[1].Status != ScanInvalid {
 		t.Fatalf("first upload: %+v", first.Results)

@@ -308,6 +308,17 @@ var authzTable = map[string]routeRule{
 	"GET /conference/registrations/{id}":                       {access: pageSession, path: "/conference/registrations/matrix.0193a5d0-0000-7000-8000-000000000000"},
 	"POST /conference/registrations/{id}":                      {access: pageSession, path: "/conference/registrations/matrix.0193a5d0-0000-7000-8000-000000000000"},
 	"GET /conference/registrations/{id}/ticket.png":            {access: pageSession, path: "/conference/registrations/matrix.0193a5d0-0000-7000-8000-000000000000/ticket.png"},
+	// the gate app (gate staff or organizers) and the organisers' gate screen;
+	// the app's worker and manifest hold nothing private
+	"GET /conference/gate":                                         {access: public},
+	"GET /conference/gate/":                                        {access: pageSession},
+	"GET /conference/gate/sw.js":                                   {access: public},
+	"GET /conference/gate/manifest.webmanifest":                    {access: public},
+	"GET /conference/gate/{edition}/bundle":                        {access: pageSession, path: "/conference/gate/matrix/bundle"},
+	"POST /conference/gate/checkins":                               {access: pageSession, body: `{}`},
+	"GET /conference/{edition}/gate-desk":                          {access: pageSession, path: "/conference/matrix/gate-desk"},
+	"GET /conference/{edition}/gate-desk/counts":                   {access: pageSession, path: "/conference/matrix/gate-desk/counts"},
+	"POST /conference/{edition}/gate-desk/devices/{device}/revoke": {access: pageSession, path: "/conference/matrix/gate-desk/devices/d1/revoke"},
 	// alliance: profiles, the wall and the policy are public; applying
 	// needs an account, and an application is its applicant's and staff's
 	// only (anyone else's id is simply not found); reviewers and organizers
