@@ -214,8 +214,18 @@ var authzTable = map[string]routeRule{
 	"POST /contest/{contest}/judging/{team}/conflict": {access: pageSession, path: "/contest/matrix/judging/t1/conflict"},
 
 	// audit views of an edition and a contest: organisers only.
-	"GET /contest/{contest}/audit":    {access: pageSession, path: "/contest/matrix/audit"},
-	"GET /conference/{edition}/audit": {access: pageSession, path: "/conference/yunqi2015/audit"},
+	"GET /contest/{contest}/audit":                   {access: pageSession, path: "/contest/matrix/audit"},
+	"GET /conference/{edition}/audit":                {access: pageSession, path: "/conference/yunqi2015/audit"},
+	"GET /conference/new":                            {access: pageSession},
+	"POST /conference/new":                           {access: pageSession},
+	"GET /conference/{edition}/manage":               {access: pageSession, path: "/conference/matrix/manage"},
+	"POST /conference/{edition}/manage":              {access: pageSession, path: "/conference/matrix/manage"},
+	"GET /conference/{edition}/manage/edit":          {access: pageSession, path: "/conference/matrix/manage/edit"},
+	"POST /conference/{edition}/manage/edit":         {access: pageSession, path: "/conference/matrix/manage/edit"},
+	"GET /conference/{edition}/manage/attendees":     {access: pageSession, path: "/conference/matrix/manage/attendees"},
+	"GET /conference/{edition}/manage/attendees.csv": {access: pageSession, path: "/conference/matrix/manage/attendees.csv"},
+	"GET /conference/{edition}/manage/capacity":      {access: pageSession, path: "/conference/matrix/manage/capacity"},
+	"POST /conference/{edition}/manage/capacity":     {access: pageSession, path: "/conference/matrix/manage/capacity"},
 
 	// pages: the shell and identity's
 	"GET /":                     {access: public},
