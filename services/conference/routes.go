@@ -212,6 +212,7 @@ type sessionInput struct {
 	ID       string    `json:"id"`
 	Track    string    `json:"track"`
 	Title    string    `json:"title"`
+	Speakers []string  `json:"speakers"`
 	Room     string    `json:"room"`
 	StartsAt time.Time `json:"starts_at"`
 	EndsAt   time.Time `json:"ends_at"`
@@ -223,7 +224,7 @@ func (s *Service) handleAddSession(w http.ResponseWriter, r *http.Request) {
 	if !s.decodeJSON(w, r, &in) {
 		return
 	}
-	c := AddSession{ID: in.ID, Track: in.Track, Title: in.Title, Room: in.Room, StartsAt: in.StartsAt, EndsAt: in.EndsAt, Capacity: in.Capacity}
+	c := AddSession{ID: in.ID, Track: in.Track, Title: in.Title, Speakers: in.Speakers, Room: in.Room, StartsAt: in.StartsAt, EndsAt: in.EndsAt, Capacity: in.Capacity}
 	v, err := s.exec(r.Context(), chi.URLParam(r, "edition"), false, meta(r), idKey(r, "session"), func(ed *Edition, _ time.Time, emit emit) (any, error) {
 		if err := ed.addSession(c, emit); err != nil {
 			return nil, err
