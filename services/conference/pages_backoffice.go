@@ -112,7 +112,11 @@ func say(tr web.Translator, message string) string {
 		}
 		var args []any
 		for i, name := range rule.args {
-			args = append(args, name, strings.Trim(m[i+1], `"`))
+			v := strings.Trim(m[i+1], `"`)
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				v = tr.Number(n) // grouped as the page's language groups numbers
+			}
+			args = append(args, name, v)
 		}
 		if key := "conference.rule." + rule.key; tr.Has(key) {
 			return tr.T(key, args...)
