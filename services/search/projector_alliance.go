@@ -52,11 +52,14 @@ const (
 	typeMemberProfileUpdated = "alliance.MemberProfileUpdated"
 	typeMembershipLapsed     = "alliance.MembershipLapsed"
 	typeMembershipWithdrawn  = "alliance.MembershipWithdrawn"
+	typeMemberTierChanged    = "alliance.MemberTierChanged"
+	typeMembershipReinstated = "alliance.MembershipReinstated"
 )
 
 func isMemberEvent(t string) bool {
 	switch t {
-	case typeMemberAdmitted, typeMemberProfileUpdated, typeMembershipLapsed, typeMembershipWithdrawn:
+	case typeMemberAdmitted, typeMemberProfileUpdated, typeMembershipLapsed, typeMembershipWithdrawn,
+		typeMemberTierChanged, typeMembershipReinstated:
 		return true
 	}
 	return false
@@ -104,14 +107,44 @@ func (p *projection) projectMember(ctx context.Context, e events.Event) (op, err
 		return op{id: StartupID(v.MemberID)}, nil
 	case events.MembershipWithdrawn:
 		return op{id: StartupID(v.MemberID)}, nil
+	case events.MemberTierChanged, events.MembershipReinstated:
+		// Neither carries the profile: the stream before it does. A tier
+		// change of a lapsed member publishes nothing; a reinstatement
+		// brings the profile back as it was.
+		id := StartupID(memberIDOf(v))
+		m, err := p.membership(ctx, e)
+		if err != nil {
+			return op{}, err
+		}
+		if t, ok := v.(events.MemberTierChanged); ok {
+			m.tier = t.Tier
+		} else {
+			m.active = m.admitted
+		}
+		if !public || !m.active {
+			return op{id: id}, nil
+		}
+		d := StartupDocument(memberIDOf(v), m.tier, m.joinedOn, m.profile)
+		return op{id: id, doc: &d}, nil
 	}
 	return op{ignore: true}, nil
 }
 
 // membershipState is what a member's stream says before one of its events.
 type membershipState struct {
-	active         bool
-	tier, joinedOn string
+	active, admitted bool
+	tier, joinedOn   string
+	profile          events.StartupProfile
+}
+
+func memberIDOf(v any) string {
+	switch e := v.(type) {
+	case events.MemberTierChanged:
+		return e.MemberID
+	case events.MembershipReinstated:
+		return e.MemberID
+	}
+	return ""
 }
 
 // membership folds the member's stream up to (not including) event e.
@@ -135,10 +168,18 @@ func (p *projection) membership(ctx context.Context, e events.Event) (membership
 		switch v := payload.(type) {
 		case events.MemberAdmitted:
 			if prev.Metadata.Visibility == events.Public {
-				m = membershipState{active: true, tier: v.Tier, joinedOn: v.JoinedOn}
+				m = membershipState{active: true, admitted: true, tier: v.Tier, joinedOn: v.JoinedOn, profile: v.Profile}
 			}
-		case events.MembershipLapsed, events.MembershipWithdrawn:
+		case events.MemberProfileUpdated:
+			m.profile = v.Profile
+		case events.MemberTierChanged:
+			m.tier = v.Tier
+		case events.MembershipLapsed:
 			m.active = false
+		case events.MembershipWithdrawn:
+			m.active, m.admitted = false, false // a withdrawal is final
+		case events.MembershipReinstated:
+			m.active = m.admitted
 		}
 	}
 	return m, nil

@@ -123,6 +123,22 @@ func TestStartupsFollowTheMembership(t *testing.T) {
 	if r := f.search("/api/search?type=startup"); len(r.Hits) != 0 {
 		t.Errorf("lapsed and withdrawn members are still listed: %+v", r.Hits)
 	}
+
+	// A lapsed member's tier change publishes nothing; reinstated, it is
+	// found again with its profile and the new tier.
+	f.wait(f.appendTo(events.MemberStream("other"), events.MemberTierChanged{MemberID: "other", From: events.TierMember, Tier: events.TierFounding}, events.Public))
+	if r := f.search("/api/search?type=startup&q=teamcola"); len(r.Hits) != 0 {
+		t.Errorf("a lapsed member's tier change listed it: %+v", r.Hits)
+	}
+	f.wait(f.appendTo(events.MemberStream("other"), events.MembershipReinstated{MemberID: "other"}, events.Public))
+	if body := f.raw("/api/search?type=startup&q=teamcola"); !strings.Contains(body, `"tier":"founding"`) || !strings.Contains(body, `"joined_on":"2020-01-02"`) {
+		t.Errorf("the reinstated member is not found with its new tier: %s", body)
+	}
+	// A withdrawn member is not brought back.
+	f.wait(f.appendTo(events.MemberStream("cnblogs"), events.MembershipReinstated{MemberID: "cnblogs"}, events.Public))
+	if r := f.search("/api/search?type=startup&q=bky"); len(r.Hits) != 0 {
+		t.Errorf("a withdrawn member came back: %+v", r.Hits)
+	}
 }
 
 func TestPublishedContestEntries(t *testing.T) {
