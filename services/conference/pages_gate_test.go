@@ -197,8 +197,7 @@ func TestGateUploadsAndDesk(t *testing.T) {
 	}
 
 	desk := org.get(gateDeskPath("gate-2031"))
-	expect(t, "gate desk", desk, 200, "<h1>入口</h1>", "冲突报告", "首次入场", "再次入场",
-		"入口 North，设备 dev-a", "入口 South，设备 dev-b", "<code>dev-a</code>", "<code>dev-b</code>",
+	expect(t, "gate desk", desk, 200, "<h1>入口</h1>", "冲突报告", "首次入场：入口 North，设备 dev-a，", "再次入场：入口 South，设备 dev-b，", "<code>dev-a</code>", "<code>dev-b</code>",
 		"已确认的 2 人中已签到 2 人。", `action="/conference/gate-2031/gate-desk/devices/dev-a/revoke"`)
 	if strings.Count(desk.body, `class="gate-flagged"`) != 1 {
 		t.Errorf("the conflict report should list one ticket:\n%s", desk.body)

@@ -96,16 +96,20 @@ type gateCopy struct {
 	offline, duplicate string
 	desk               string
 	first, again       string // formats of gate and device
+	countsBefore       string
+	countsAfter        string
 }
 
 var gateJourneys = []gateCopy{
 	{lang: "zh-CN", deskLang: "en", title: "入口签到", gateA: "北门", gateB: "南门",
 		admit: "✓ 放行", repeat: "⚠ 请勿重复放行：已于", offline: "离线", duplicate: "⚠ 服务器提示：已于",
-		desk: "Conflict report", first: "First entry: gate %s, device %s", again: "Entered again: gate %s, device %s"},
+		desk: "Conflict report", countsBefore: "1 of 2 confirmed attendees checked in.",
+		countsAfter: "2 of 2 confirmed attendees checked in.", first: "First entry: gate %s, device %s", again: "Entered again: gate %s, device %s"},
 	{lang: "en", deskLang: "zh-CN", title: "Gate check-in", gateA: "North", gateB: "South",
 		admit: "✓ Admit", repeat: "⚠ Do not admit again: already checked in at gate North by device", offline: "Offline",
 		duplicate: "⚠ The server says: already checked in at gate", desk: "冲突报告",
-		first: "首次入场: 入口 %s，设备 %s", again: "再次入场: 入口 %s，设备 %s"},
+		countsBefore: "已确认的 2 人中已签到 1 人。", countsAfter: "已确认的 2 人中已签到 2 人。",
+		first: "首次入场：入口 %s，设备 %s", again: "再次入场：入口 %s，设备 %s"},
 }
 
 // TestBrowserGateOffline: two gate devices load the app while the server
@@ -150,6 +154,19 @@ func TestBrowserGateOffline(t *testing.T) {
 			if json.Unmarshal(w.Body.Bytes(), &ticket); ticket.Token == "" {
 				t.Fatalf("ticket: %d %s", w.Code, w.Body)
 			}
+
+			otherEmail := "other-" + c.lang + "@example.com"
+			a.signUp(otherEmail, "Bob Chen")
+			other, _ := a.logIn(otherEmail)
+			w = a.do("POST", "/api/conference/editions/"+edition+"/registrations", other, `{}`)
+			var otherReg struct{ ID string }
+			if json.Unmarshal(w.Body.Bytes(), &otherReg); w.Code != http.StatusCreated {
+				t.Fatalf("register: %d %s", w.Code, w.Body)
+			}
+			w = a.do("GET", "/api/conference/registrations/"+otherReg.ID+"/ticket", other, "")
+			var ot struct{ Token string }
+			json.Unmarshal(w.Body.Bytes(), &ot)
+			otherTicket := ot.Token
 
 			// Both devices load the app and its bundle while online.
 			tabs := map[string]*browserTab{}
@@ -261,10 +278,20 @@ func TestBrowserGateOffline(t *testing.T) {
 			if !strings.Contains(devicesText, devices["A"]) || !strings.Contains(devicesText, devices["B"]) {
 				t.Errorf("the devices list lacks a device:\n%s", devicesText)
 			}
-			if got := desk.text("#gate-summary"); !strings.Contains(got, "1") {
-				t.Errorf("the check-in count reads %q", got)
+			if got := desk.text("#gate-summary"); got != c.countsBefore {
+				t.Errorf("the check-in count reads %q, want %q", got, c.countsBefore)
 			}
 			desk.step("gate-desk")
+
+			// A check-in at another gate shows on the open screen.
+			gateToken, _ := a.logIn("gate@example.com")
+			if w := a.do("POST", "/api/conference/checkins", gateToken,
+				`{"token":"`+otherTicket+`","gate":"East","device":"dev-east"}`); w.Code != http.StatusOK {
+				t.Fatalf("check in at East: %d %s", w.Code, w.Body)
+			}
+			desk.waitFor("the counts update", `document.getElementById("gate-summary").textContent === `+jsString(c.countsAfter)+
+				` && document.getElementById("gate-counts-body").textContent.includes("East")`)
+			desk.step("gate-desk-live")
 		})
 	}
 }
