@@ -381,14 +381,17 @@
           // on its way.
           const now = store.get(k, []);
           let flagged = null;
+          let marked = 0;
           batch.forEach((sent, i) => {
             const s = now.find((x) => x.at === sent.at && x.token === sent.token);
             if (!s) return;
+            marked++;
             s.uploaded = true;
             s.server = body.results[i];
             if (s.server.status !== "checked_in") flagged = s;
           });
           store.set(k, now);
+          if (!marked) break; // the queue changed under us (another tab); the next round picks it up
           if (flagged) show(flagged.server.status === "duplicate" ? "warn" : "bad", serverText(flagged));
           renderLog();
         }
