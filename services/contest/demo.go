@@ -18,6 +18,16 @@ const DemoContestID = "yunqi2013"
 // in it is written for the demo. Event ids are derived from fixed keys,
 // so seeding twice writes nothing the second time.
 func SeedDemo(ctx context.Context, store events.Store) error {
+	return SeedDemoWithJudge(ctx, store, DemoJudge{})
+}
+
+// DemoJudge is an account that judges the demo contest in progress, so a
+// newcomer logged in as it finds entries waiting for scores.
+type DemoJudge struct{ ID, Name string }
+
+// SeedDemoWithJudge is SeedDemo with judge as the first judge of the
+// contest in progress, who has scored some entries and not others.
+func SeedDemoWithJudge(ctx context.Context, store events.Store, judge DemoJudge) error {
 	evs, err := demoEvents()
 	if err != nil {
 		return fmt.Errorf("contest demo: %w", err)
@@ -25,7 +35,7 @@ func SeedDemo(ctx context.Context, store events.Store) error {
 	if err := seedStream(ctx, store, DemoContestID, evs); err != nil {
 		return err
 	}
-	live, err := liveDemoEvents(time.Now())
+	live, err := liveDemoEvents(time.Now(), judge)
 	if err != nil {
 		return fmt.Errorf("contest demo: %w", err)
 	}
@@ -95,7 +105,7 @@ var liveEntries = []liveEntry{
 // declared a conflict while another is kept from an entry by their
 // organisation. Its dates are relative to now, so it is in progress
 // whenever the demo is seeded.
-func liveDemoEvents(now time.Time) ([]events.Proposed, error) {
+func liveDemoEvents(now time.Time, staff DemoJudge) ([]events.Proposed, error) {
 	now = now.UTC().Truncate(time.Hour)
 	day := 24 * time.Hour
 	d := &demoRecorder{c: newContest(), corr: "demo-contest-live", actor: "demo-organizer"}
@@ -155,6 +165,9 @@ func liveDemoEvents(now time.Time) ([]events.Proposed, error) {
 		{"demo-live-judge-2", "Olivia Zhou", "示例资本"},
 		{"demo-live-judge-3", "柯专家", "示例研究院"},
 		{"demo-live-judge-4", "严老师", "示例设计学院"},
+	}
+	if staff.ID != "" {
+		judges[0] = [3]string{staff.ID, staff.Name, "云栖 Yunqi"}
 	}
 	all := []string{"iot", "data", "ai"}
 	at(now.Add(-3*day), "demo-organizer")

@@ -30,8 +30,7 @@ func SeedDemoAccounts(ctx context.Context, store events.Store, accounts []DemoAc
 			return fmt.Errorf("demo account %s: %w", a.Email, err)
 		}
 		hash := emailHash(normalizeEmail(in.Email))
-		// Ids derived from the address: seeding twice writes nothing twice.
-		userID := events.IDFromKey("identity-demo\x00"+hash, 0).String()
+		userID := DemoAccountID(in.Email)
 		wi := writeInfo{actor: events.ActorSystem}
 		passwordHash, err := h.hash(ctx, in.Password)
 		if err != nil {
@@ -52,4 +51,11 @@ func SeedDemoAccounts(ctx context.Context, store events.Store, accounts []DemoAc
 		}
 	}
 	return nil
+}
+
+// DemoAccountID is the id a demo account of this address gets: derived
+// from the address, so seeding twice writes nothing twice and other
+// services' demo data can name the account before it exists.
+func DemoAccountID(email string) string {
+	return events.IDFromKey("identity-demo\x00"+emailHash(normalizeEmail(email)), 0).String()
 }

@@ -27,7 +27,10 @@ var demoSeeders = []struct {
 }{
 	{"conference", conference.SeedDemo},
 	{"alliance", alliance.SeedDemo},
-	{"contest", contest.SeedDemo},
+	{"contest", func(ctx context.Context, store events.Store) error {
+		// The demo judge account judges the contest in progress.
+		return contest.SeedDemoWithJudge(ctx, store, contest.DemoJudge{ID: identity.DemoAccountID(demoJudgeEmail), Name: "评委 Judge"})
+	}},
 	{"blog", blog.SeedDemo},
 }
 
@@ -39,9 +42,11 @@ var demoStaff = []struct {
 }{
 	{"organizer@demo.yunqi.example", "会务 Organiser", auth.RoleOrganizer},
 	{"reviewer@demo.yunqi.example", "评审 Reviewer", auth.RoleReviewer},
-	{"judge@demo.yunqi.example", "评委 Judge", auth.RoleJudge},
+	{demoJudgeEmail, "评委 Judge", auth.RoleJudge},
 	{"gate@demo.yunqi.example", "检票 Gate", auth.RoleGate},
 }
+
+const demoJudgeEmail = "judge@demo.yunqi.example"
 
 // demoAccountsFile keeps the staff accounts' passwords in the data dir,
 // readable by its owner only: they are printed once, never logged.
