@@ -1,11 +1,19 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/png"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -297,3 +305,100 @@ func TestBrowserGateOffline(t *testing.T) {
 }
 
 func jsString(s string) string { return fmt.Sprintf("%q", s) }
+
+// TestBrowserGateCamera: the gate app reads a ticket's QR code from the
+// camera. Chromium's fake capture device plays a still of the ticket's
+// own QR image (the one the registration page shows), so the whole path
+// runs: getUserMedia, frames drawn to a canvas, jsQR, the signature check.
+func TestBrowserGateCamera(t *testing.T) {
+	exe := findChromium(t)
+	a := newTestApp(t, "")
+	srv := newSwitchableServer(t, a.app.server)
+	a.signUp("org@example.com", "Organiser")
+	a.signUp("gate@example.com", "Gate staff")
+	a.signUp("ada@example.com", "杜勇")
+	for _, g := range []struct{ email, role string }{{"org@example.com", auth.RoleOrganizer}, {"gate@example.com", auth.RoleGate}} {
+		if _, err := identity.GrantRole(t.Context(), a.store, g.email, g.role, "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	org, _ := a.logIn("org@example.com")
+	if w := a.do("POST", "/api/conference/editions", org, `{"id":"gate-camera","name":{"zh":"2031 云栖大会","en":"Yunqi Conference 2031"},
+		"starts_on":"2031-10-14","ends_on":"2031-10-16","venue":"云栖小镇","capacity":100}`); w.Code != http.StatusCreated {
+		t.Fatalf("create edition: %d %s", w.Code, w.Body)
+	}
+	ada, _ := a.logIn("ada@example.com")
+	w := a.do("POST", "/api/conference/editions/gate-camera/registrations", ada, `{}`)
+	var reg struct{ ID string }
+	if json.Unmarshal(w.Body.Bytes(), &reg); w.Code != http.StatusCreated {
+		t.Fatalf("register: %d %s", w.Code, w.Body)
+	}
+	w = a.do("GET", "/api/conference/registrations/"+reg.ID+"/ticket.png", ada, "")
+	qr, err := png.Decode(bytes.NewReader(w.Body.Bytes()))
+	if err != nil {
+		t.Fatalf("ticket.png: %d %v", w.Code, err)
+	}
+	video := filepath.Join(t.TempDir(), "ticket.y4m")
+	if err := os.WriteFile(video, y4mStill(qr, 640, 480), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	alloc, cancel := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(exe), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("use-file-for-fake-video-capture", video),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900))
+	t.Cleanup(cancel)
+	browser, cancelBrowser := chromedp.NewContext(alloc)
+	t.Cleanup(cancelBrowser)
+	if err := chromedp.Do(browser); err != nil {
+		t.Fatalf("start %s: %v", exe, err)
+	}
+
+	tb := openTab(t, browser, srv.URL(), "camera", "en")
+	tb.logIn("gate@example.com")
+	tb.open("/conference/gate/")
+	tb.run("choose the edition", chromedp.SetValue(chromedp.CSS("#gate-edition"), "gate-camera"))
+	tb.fill("#gate-name", "North")
+	tb.run("start", chromedp.Click(chromedp.CSS("#gate-start")))
+	tb.waitFor("the bundle is kept", `localStorage.getItem("yunqi.gate.bundle.gate-camera")`)
+	tb.run("turn the camera on", chromedp.Click(chromedp.CSS("#gate-camera")))
+	tb.waitFor("the camera reads the ticket", `document.getElementById("gate-result").dataset.kind === "ok"`)
+	if got := tb.text("#gate-result"); !strings.HasPrefix(got, "✓ Admit") || !strings.Contains(got, reg.ID) {
+		t.Errorf("the camera scan reads %q", got)
+	}
+	if got := tb.eval(`document.getElementById("gate-camera").getAttribute("aria-pressed")`); got != "true" {
+		t.Errorf("the camera button is not pressed: %q", got)
+	}
+	tb.step("camera")
+	// The same ticket held in front of the camera is one scan, not a
+	// stream of repeats.
+	time.Sleep(time.Second)
+	if got := tb.eval(`String(document.querySelectorAll("#gate-log li").length)`); got != "1" {
+		t.Errorf("one ticket in front of the camera made %s scans", got)
+	}
+	tb.run("turn the camera off", chromedp.Click(chromedp.CSS("#gate-camera")))
+	if got := tb.eval(`String(document.getElementById("gate-video").hidden)`); got != "true" {
+		t.Error("the camera view stays after turning it off")
+	}
+	tb.waitFor("the scan is uploaded", `document.getElementById("gate-app").dataset.queued === "0"`)
+}
+
+// y4mStill is a one-frame YUV4MPEG2 video of img centred on white, the
+// format Chromium's fake capture device plays.
+func y4mStill(img image.Image, w, h int) []byte {
+	canvas := image.NewGray(image.Rect(0, 0, w, h))
+	draw.Draw(canvas, canvas.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
+	b := img.Bounds()
+	at := image.Pt((w-b.Dx())/2, (h-b.Dy())/2)
+	draw.Draw(canvas, image.Rectangle{Min: at, Max: at.Add(b.Size())}, img, b.Min, draw.Src)
+	var out bytes.Buffer
+	fmt.Fprintf(&out, "YUV4MPEG2 W%d H%d F10:1 Ip A1:1 C420jpeg\nFRAME\n", w, h)
+	out.Write(canvas.Pix) // luma; grey has neutral chroma
+	out.Write(bytes.Repeat([]byte{128}, 2*(w/2)*(h/2)))
+	return out.Bytes()
+}
