@@ -86,5 +86,42 @@ func SeedDemo(ctx context.Context, store events.Store) error {
 			}
 		}
 	}
+	return seedDemoApplications(ctx, store)
+}
+
+// demoApplications wait in the review queue, so that the demo's reviewer
+// and organiser accounts have something to review. They are made up, and
+// say so.
+var demoApplications = []events.StartupProfile{
+	{NameZH: "西溪数据（演示）", NameEN: "Xixi Data (demo)", City: "杭州", Industry: "数据服务", FoundedYear: 2025, TeamSize: 6,
+		Website: "https://xixi-data.example.com", Description: "演示用的申请，内容为虚构：为小城镇商户做客流分析。(A made-up application for the demo.)"},
+	{NameZH: "钱塘云声（演示）", NameEN: "Qiantang Voice (demo)", City: "杭州", Industry: "语音技术", FoundedYear: 2024, TeamSize: 4,
+		Website: "https://qiantang-voice.example.com", Description: "演示用的申请，内容为虚构：方言语音识别。(A made-up application for the demo.)"},
+}
+
+func seedDemoApplications(ctx context.Context, store events.Store) error {
+	at := time.Now().UTC().Add(-48 * time.Hour).Truncate(time.Hour)
+	for i, profile := range demoApplications {
+		id := events.IDFromKey("alliance-demo-application", i).String()
+		applicant := events.IDFromKey("alliance-demo-applicant", i).String()
+		payloads := []any{
+			events.ApplicationDrafted{ApplicationID: id, Applicant: applicant, Profile: profile,
+				Personal: events.ApplicantContact{Name: "演示联系人 Demo contact", Email: fmt.Sprintf("applicant%d@demo.yunqi.example", i+1)}},
+			events.ApplicationSubmitted{ApplicationID: id, Round: 1},
+		}
+		var proposed []events.Proposed
+		for j, p := range payloads {
+			ev, err := events.Types.New(p, events.Metadata{Actor: applicant, Subject: applicant, CorrelationID: "demo",
+				OccurredAt: at.Add(time.Duration(i*60+j) * time.Minute), Visibility: visibility(p)})
+			if err != nil {
+				return err
+			}
+			ev.ID = events.IDFromKey("alliance-demo-application\x00"+id, j)
+			proposed = append(proposed, ev)
+		}
+		if _, err := store.Append(ctx, events.ApplicationStream(id), events.NoStream, proposed...); err != nil {
+			return fmt.Errorf("seed application %d: %w", i, err)
+		}
+	}
 	return nil
 }
