@@ -55,6 +55,7 @@ func TestBrowserConferenceBackOffice(t *testing.T) {
 			org.fill("#f-venue", "云栖小镇")
 			org.fill("#f-capacity", "lots")
 			org.clickAndWait(`form.bo-form button[type="submit"]`, "/conference/new")
+			org.step("create-refused")
 			if got := org.text("#f-capacity-error"); !strings.Contains(got, c.badCapacity) {
 				t.Errorf("capacity error %q, want %q", got, c.badCapacity)
 			}
@@ -94,6 +95,7 @@ func TestBrowserConferenceBackOffice(t *testing.T) {
 			org.fill("#f-invite-code", "FEITIAN-"+c.lang)
 			org.fill("#f-invite-max-uses", "3")
 			org.clickAndWait(`input[value="invite"] ~ button[type="submit"]`, "/conference/"+edition+"/manage")
+			org.step("manage")
 			if got := org.text("#invites-title ~ .table-wrap tbody"); !strings.Contains(got, "0 / 3") {
 				t.Errorf("the invite list does not show the new code's uses: %q", got)
 			}
@@ -119,8 +121,10 @@ func TestBrowserConferenceBackOffice(t *testing.T) {
 			if got := org.text(".bo-preview"); !strings.Contains(got, c.offered) || !strings.Contains(org.text("#capacity-offers"), "Bob Chen") {
 				t.Errorf("the preview does not name who gets the seat: %q", got)
 			}
+			org.step("capacity-preview")
 			org.clickAndWait("#confirm-capacity", "/conference/"+edition+"/manage")
 			org.open("/conference/" + edition + "/manage/attendees?session=keynote")
+			org.step("attendees")
 			rows := org.text("#attendee-table tbody")
 			if !strings.Contains(rows, "杜勇") || !strings.Contains(rows, "Bob Chen") {
 				t.Errorf("the session list lacks its attendees: %q", rows)
