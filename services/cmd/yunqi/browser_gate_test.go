@@ -104,17 +104,18 @@ type gateCopy struct {
 	offline, duplicate string
 	desk               string
 	first, again       string // formats of gate and device
+	forged             string
 	countsBefore       string
 	countsAfter        string
 }
 
 var gateJourneys = []gateCopy{
 	{lang: "zh-CN", deskLang: "en", title: "入口签到", gateA: "北门", gateB: "南门",
-		admit: "✓ 放行", repeat: "⚠ 请勿重复放行：已于", offline: "离线", duplicate: "⚠ 服务器提示：已于",
+		admit: "✓ 放行", forged: "✗ 拒绝：门票签名不符", repeat: "⚠ 请勿重复放行：已于", offline: "离线", duplicate: "⚠ 服务器提示：已于",
 		desk: "Conflict report", countsBefore: "1 of 2 confirmed attendees checked in.",
 		countsAfter: "2 of 2 confirmed attendees checked in.", first: "First entry: gate %s, device %s", again: "Entered again: gate %s, device %s"},
 	{lang: "en", deskLang: "zh-CN", title: "Gate check-in", gateA: "North", gateB: "South",
-		admit: "✓ Admit", repeat: "⚠ Do not admit again: already checked in at gate North by device", offline: "Offline",
+		admit: "✓ Admit", forged: "✗ Refused: the ticket's signature does not match", repeat: "⚠ Do not admit again: already checked in at gate North by device", offline: "Offline",
 		duplicate: "⚠ The server says: already checked in at gate", desk: "冲突报告",
 		countsBefore: "已确认的 2 人中已签到 1 人。", countsAfter: "已确认的 2 人中已签到 2 人。",
 		first: "首次入场：入口 %s，设备 %s", again: "再次入场：入口 %s，设备 %s"},
@@ -214,6 +215,23 @@ func TestBrowserGateOffline(t *testing.T) {
 			}
 			tabA.waitFor("the app knows it is offline", `document.getElementById("gate-network").textContent.includes(`+jsString(c.offline)+`)`)
 			tabA.step("offline-reopened")
+
+			// A forged ticket is refused offline and never queued.
+			forged := []byte(ticket.Token)
+			if i := len(forged) - 10; forged[i] == 'A' {
+				forged[i] = 'B'
+			} else {
+				forged[i] = 'A'
+			}
+			tabB.fill("#gate-code", string(forged))
+			tabB.run("check a forged ticket", chromedp.Click(chromedp.CSS("#gate-check")))
+			tabB.waitFor("the forgery is refused", `document.getElementById("gate-result").dataset.kind === "bad"`)
+			if got := tabB.text("#gate-result"); !strings.HasPrefix(got, c.forged) {
+				t.Errorf("the forged ticket reads %q", got)
+			}
+			if tabB.eval(`document.getElementById("gate-app").dataset.queued`) != "0" {
+				t.Error("a forged ticket was queued")
+			}
 
 			for _, tb := range []*browserTab{tabA, tabB} {
 				tb.fill("#gate-code", ticket.Token)

@@ -236,7 +236,7 @@
     }
     if (!ok) return { kind: "signature" };
     if (typeof claims.exp === "number" && claims.exp * 1000 <= Date.now()) {
-      return { kind: "expired", time: fmtTime(new Date(claims.exp * 1000).toISOString()) };
+      return { kind: "expired", expired: new Date(claims.exp * 1000).toISOString() };
     }
     if (claims.edition !== bundle.edition) return { kind: "wrong_edition", edition: claims.edition };
     if ((bundle.revoked || []).includes(claims.sub)) return { kind: "revoked", reg: claims.sub };
@@ -260,30 +260,44 @@
     const at = new Date().toISOString();
     const scans = store.get(scansKey(config.edition), []);
     const entry = { token: "", reg: v.reg || "", at: at, gate: config.gate, device: device, local: v.kind, admitted: false };
-    let kind = "bad", text;
+    if (v.expired) entry.expired = v.expired;
+    if (v.edition) entry.edition = v.edition;
+    let kind = "bad";
     if (v.kind === "ok") {
       const first = scans.find((s) => s.admitted && s.reg === v.reg);
       if (first) {
         entry.local = "repeat_local";
         entry.first = { gate: first.gate, device: first.device, at: first.at };
         kind = "warn";
-        text = t("repeat_local", { gate: first.gate, device: first.device, time: fmtTime(first.at) });
       } else {
         // Only an admission is uploaded: the token goes with it so the
         // server can check the ticket itself.
-        Object.assign(entry, { token: token, admitted: true, uploaded: false });
+        Object.assign(entry, { local: "checked_in", token: token, admitted: true, uploaded: false });
         kind = "ok";
-        text = t("checked_in", { registration: v.reg, time: fmtTime(at) });
       }
-    } else {
-      text = t(v.kind, { time: v.time || "", edition: v.edition || "" });
     }
-    entry.text = text;
+    const text = localText(entry);
     scans.push(entry);
     store.set(scansKey(config.edition), scans);
     show(kind, text);
     renderLog();
     upload();
+  }
+
+  // localText says what the device decided, in the page's language of
+  // the moment: the log keeps facts, not sentences.
+  function localText(s) {
+    switch (s.local) {
+      case "checked_in":
+        return t("checked_in", { registration: s.reg, time: fmtTime(s.at) });
+      case "repeat_local":
+        return t("repeat_local", { gate: s.first.gate, device: s.first.device, time: fmtTime(s.first.at) });
+      case "expired":
+        return t("expired", { time: fmtTime(s.expired) });
+      case "wrong_edition":
+        return t("wrong_edition", { edition: s.edition });
+    }
+    return t(s.local);
   }
 
   function serverText(s) {
@@ -313,7 +327,7 @@
       when.textContent = fmtTime(s.at);
       const local = document.createElement("span");
       local.className = "gate-log-local";
-      local.textContent = s.text;
+      local.textContent = localText(s);
       const server = document.createElement("span");
       server.className = "gate-log-server";
       server.textContent = serverText(s);
