@@ -99,7 +99,7 @@ func (p *Pages) mountGate(r chi.Router) {
 // requireRoles lets through a visitor holding one of roles; strangers go
 // to the log-in page, others get the forbidden page (or, for the app's
 // JSON calls, a problem document).
-func (p *Pages) requireRoles(w http.ResponseWriter, r *http.Request, json bool, roles ...string) bool {
+func (p *Pages) requireRoles(w http.ResponseWriter, r *http.Request, api bool, roles ...string) bool {
 	who, ok := p.requireVisitor(w, r)
 	if !ok {
 		return false
@@ -107,7 +107,7 @@ func (p *Pages) requireRoles(w http.ResponseWriter, r *http.Request, json bool, 
 	if slices.ContainsFunc(roles, who.HasRole) {
 		return true
 	}
-	if json {
+	if api {
 		httpserver.WriteProblem(w, r, httpserver.NewProblem(http.StatusForbidden, httpserver.ProblemBase+"forbidden",
 			"Forbidden", "This needs the gate or organizer role."))
 	} else {
