@@ -5,11 +5,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/yunqi-town/yunqi/infra/auth"
+	"github.com/yunqi-town/yunqi/web"
 )
 
 const gateEditionJSON = `{"id":"gate-2031","name":{"zh":"2031 云栖大会","en":"Yunqi Conference 2031"},
@@ -257,5 +259,32 @@ func TestGateUploadLimits(t *testing.T) {
 	res := uploadScans(t, gate, "North", "dev-a", [2]string{tickets["ada"], "yesterday"}, [2]string{tickets["bob"], time.Now().UTC().Format(time.RFC3339Nano)})
 	if res.Results[0].Status != ScanInvalid || res.Results[0].Reason != "scanned_at_missing" || res.Results[1].Status != ScanCheckedIn {
 		t.Errorf("results: %+v", res.Results)
+	}
+}
+
+// TestGateWorkerKeepsFilesThatExist: the worker's shell names files by
+// path; one renamed (a new jsQR version) would leave the app unable to
+// open offline while every online test still passed.
+func TestGateWorkerKeepsFilesThatExist(t *testing.T) {
+	s, _, _ := gateSite(t)
+	sw := s.visitor("", "en").get(pathGateWorker).body
+	app := s.visitor(s.token("gary", "Gary", auth.RoleGate), "en").get(pathGate).body
+	static := http.StripPrefix("/static/", web.Static())
+	shell := regexp.MustCompile(`"(/static/[^"]+)"`).FindAllStringSubmatch(sw, -1)
+	if len(shell) < 4 {
+		t.Fatalf("the worker keeps %d static files:\n%s", len(shell), sw)
+	}
+	for _, m := range shell {
+		w := httptest.NewRecorder()
+		static.ServeHTTP(w, httptest.NewRequest("GET", m[1], nil))
+		if w.Code != http.StatusOK {
+			t.Errorf("the worker keeps %s, which answers %d", m[1], w.Code)
+		}
+	}
+	// Every script the app loads is kept.
+	for _, m := range regexp.MustCompile(`<script src="([^"]+)"`).FindAllStringSubmatch(app, -1) {
+		if !strings.Contains(sw, `"`+m[1]+`"`) {
+			t.Errorf("the app loads %s, which the worker does not keep", m[1])
+		}
 	}
 }
