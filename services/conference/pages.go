@@ -210,6 +210,7 @@ func ticketTypeName(tr web.Translator, id string) string {
 // editionsData is the list of editions.
 type editionsData struct {
 	Organizer bool
+	Gate      bool // gate staff see the gate app
 	Editions  []editionRow
 }
 
@@ -266,7 +267,7 @@ func (p *Pages) editions(w http.ResponseWriter, r *http.Request) {
 	slices.SortFunc(rows, func(a, b editionRow) int {
 		return cmp.Or(strings.Compare(b.startsOn, a.startsOn), strings.Compare(a.id, b.id))
 	})
-	p.t.Render(w, r, http.StatusOK, "editions", web.Page{Title: "conference.editions.title", Data: editionsData{Editions: rows, Organizer: isOrganizer(r)}})
+	p.t.Render(w, r, http.StatusOK, "editions", web.Page{Title: "conference.editions.title", Data: editionsData{Editions: rows, Organizer: isOrganizer(r), Gate: hasRole(r, auth.RoleGate, auth.RoleOrganizer)}})
 }
 
 // editionSnapshot is what a page needs of an edition, copied out of the
@@ -625,7 +626,17 @@ func (p *Pages) register(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, registrationPath(out.placement.ID), http.StatusSeeOther)
 }
 
-func isOrganizer(r *http.Request) bool {
+func isOrganizer(r *http.Request) bool { return hasRole(r, auth.RoleOrganizer) }
+
+func hasRole(r *http.Request, roles ...string) bool {
 	who, ok := auth.FromContext(r.Context())
-	return ok && who.HasRole(auth.RoleOrganizer)
+	if !ok {
+		return false
+	}
+	for _, role := range roles {
+		if who.HasRole(role) {
+			return true
+		}
+	}
+	return false
 }
