@@ -58,11 +58,11 @@ func TestConferenceFlow(t *testing.T) {
 		"starts_on":"2033-10-24","ends_on":"2033-10-25","venue":"云栖小镇","capacity":5000}`), http.StatusCreated)
 	expect("POST", editions, a.do("POST", editions, org, `{"id":"yunqi-2013","name":{"en":"again"},"capacity":1}`), http.StatusConflict)
 	expect("POST", sessions, a.do("POST", "/api/conference/editions/yunqi-2013/sessions", org,
-		`{"id":"games","title":"游戏","starts_at":"2013-10-24T09:00:00+08:00","ends_at":"2013-10-24T12:00:00+08:00","capacity":1}`), http.StatusCreated)
+		`{"id":"games","title":"游戏","starts_at":"2033-10-24T09:00:00+08:00","ends_at":"2033-10-24T12:00:00+08:00","capacity":1}`), http.StatusCreated)
 	expect("POST", sessions, a.do("POST", "/api/conference/editions/yunqi-2013/sessions", org,
-		`{"id":"finance","title":"金融","starts_at":"2013-10-24T11:00:00+08:00","ends_at":"2013-10-24T13:00:00+08:00","capacity":100}`), http.StatusCreated)
+		`{"id":"finance","title":"金融","starts_at":"2033-10-24T11:00:00+08:00","ends_at":"2033-10-24T13:00:00+08:00","capacity":100}`), http.StatusCreated)
 	expect("POST", sessions, a.do("POST", "/api/conference/editions/yunqi-2013/sessions", org,
-		`{"id":"bad","title":"","starts_at":"2013-10-24T11:00:00+08:00","ends_at":"2013-10-24T10:00:00+08:00","capacity":99999999}`), http.StatusUnprocessableEntity)
+		`{"id":"bad","title":"","starts_at":"2033-10-24T11:00:00+08:00","ends_at":"2033-10-24T10:00:00+08:00","capacity":99999999}`), http.StatusUnprocessableEntity)
 	expect("POST", sessions, a.do("POST", "/api/conference/editions/nope/sessions", org, `{}`), http.StatusNotFound)
 
 	path := "/api/conference/editions/yunqi-2013/registrations"
