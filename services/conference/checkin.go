@@ -69,6 +69,17 @@ type Device struct {
 	LastAt    time.Time `json:"last_at,omitzero"`
 	Revoked   bool      `json:"revoked"`
 	RevokedAt time.Time `json:"revoked_at,omitzero"`
+	// Refusals lists the scans refused because the device was revoked,
+	// each with its ticket: a lost device in someone's hands shows here.
+	Refusals []Refusal `json:"refusals"`
+}
+
+// Refusal is one refused scan of a revoked device.
+type Refusal struct {
+	Registration string    `json:"registration"`
+	Name         string    `json:"name,omitempty"`
+	Gate         string    `json:"gate"`
+	At           time.Time `json:"at"`
 }
 
 // Conflict is a ticket with more than one entry.
@@ -122,7 +133,7 @@ func (ed *Edition) device(id string) *Device {
 	}
 	d := ed.gate.devices[id]
 	if d == nil {
-		d = &Device{ID: id, Gates: []string{}}
+		d = &Device{ID: id, Gates: []string{}, Refusals: []Refusal{}}
 		ed.gate.devices[id] = d
 	}
 	return d
@@ -204,6 +215,10 @@ func (ed *Edition) applyScanRefused(e events.TicketScanRefused, at time.Time) {
 	default:
 		res.Status = ScanIsRevoked
 		ed.noteScan(e.Device, e.Gate, scanned, false)
+		if reason == events.ScanDeviceRevoked {
+			d := ed.device(e.Device)
+			d.Refusals = append(d.Refusals, Refusal{Registration: r.ID, Name: r.Name, Gate: e.Gate, At: scanned})
+		}
 	}
 	ed.rememberScan(e.Device, r.ID, scanned, res)
 }
@@ -278,6 +293,7 @@ func (ed *Edition) devices() []Device {
 	for _, d := range ed.gate.devices {
 		c := *d
 		c.Gates = slices.Clone(d.Gates)
+		c.Refusals = slices.Clone(d.Refusals)
 		out = append(out, c)
 	}
 	slices.SortFunc(out, func(a, b Device) int { return strings.Compare(a.ID, b.ID) })

@@ -151,6 +151,8 @@ func TestCheckInBatch(t *testing.T) {
 	devices, _ := f.svc.Devices(ctx, "gate-ed")
 	if len(devices) != 2 || !devices[1].Revoked || devices[1].Refused != 1 || devices[0].Scans != 2 {
 		t.Errorf("devices %+v: want d1 with two entries, d2 revoked with one refusal", devices)
+	} else if rf := devices[1].Refusals; len(rf) != 1 || rf[0].Name != "m2" || rf[0].Gate != "west" {
+		t.Errorf("the revoked device's refused scan is not listed with its ticket: %+v", rf)
 	}
 	bundle, _ := f.svc.GateBundle(ctx, "gate-ed")
 	if len(bundle.Revoked) != 1 || len(bundle.RevokedDevices) != 1 || bundle.RevokedDevices[0] != "d2" || len(bundle.Keys.Keys) != 1 {

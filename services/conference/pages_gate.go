@@ -355,7 +355,10 @@ type gateDeviceRow struct {
 	ID, Gates, Scans, Refused, LastAt, RevokedAt string
 	Revoked                                      bool
 	RevokeHref                                   string
+	Refusals                                     []gateRefusalRow
 }
+
+type gateRefusalRow struct{ Registration, Name, Gate, At string }
 
 type gateConflictRow struct {
 	Registration, Name string
@@ -413,6 +416,9 @@ func (p *Pages) gateDesk(w http.ResponseWriter, r *http.Request) {
 		}
 		if d.Revoked && !d.RevokedAt.IsZero() {
 			row.RevokedAt = tr.DateTime(d.RevokedAt)
+		}
+		for _, f := range d.Refusals {
+			row.Refusals = append(row.Refusals, gateRefusalRow{Registration: f.Registration, Name: f.Name, Gate: f.Gate, At: tr.DateTime(f.At)})
 		}
 		data.Devices = append(data.Devices, row)
 	}

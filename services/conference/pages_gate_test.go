@@ -237,6 +237,9 @@ func TestGateUploadsAndDesk(t *testing.T) {
 	if !strings.Contains(desk.body, `<td class="num">1</td>`) {
 		t.Errorf("the refused upload is not counted:\n%s", desk.body)
 	}
+	if !strings.Contains(desk.body, "Refused scans from the revoked device dev-b") || !strings.Contains(desk.body, "at gate South") {
+		t.Errorf("the refused upload is not listed with its ticket and gate:\n%s", desk.body)
+	}
 }
 
 func TestGateUploadLimits(t *testing.T) {
