@@ -43,6 +43,10 @@ type Options struct {
 	// anyone can send must not decide whose rate limit a request counts
 	// against. Each prefix must parse with netip.ParsePrefix.
 	TrustedProxies []string
+	// NoKeepAlive closes each connection after its answer. A server that
+	// hands its listener over to another one needs it: a client's idle
+	// connection would otherwise be cut under its next request.
+	NoKeepAlive bool
 }
 
 // Server is the router plus the operational endpoints.
@@ -51,6 +55,7 @@ type Server struct {
 	logger          *slog.Logger
 	registry        *prometheus.Registry
 	shutdownTimeout time.Duration
+	noKeepAlive     bool
 
 	mu       sync.Mutex
 	checks   []readyCheck
@@ -76,6 +81,7 @@ func New(opts Options) *Server {
 		logger:          opts.Logger,
 		registry:        opts.Registry,
 		shutdownTimeout: opts.ShutdownTimeout,
+		noKeepAlive:     opts.NoKeepAlive,
 	}
 	m := newHTTPMetrics(opts.Registry)
 	if len(opts.TrustedProxies) > 0 {
@@ -122,6 +128,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 	}
+	srv.SetKeepAlivesEnabled(!s.noKeepAlive)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 

@@ -245,6 +245,10 @@ type ListCounts struct {
 	Gates      []GateCount `json:"gates"`
 }
 
+// minIDQuery: a search matches registration ids only from this length,
+// or three letters such as "ada" would find ids whose hex holds them.
+const minIDQuery = 8
+
 var attendeeStatuses = []string{events.StatusConfirmed, events.StatusWaitlisted, events.StatusOffered, events.StatusCancelled}
 
 func (f AttendeeFilter) validate() error {
@@ -294,7 +298,7 @@ func (ed *Edition) attendeeList(f AttendeeFilter) (AttendeeList, error) {
 			return false
 		case f.CheckedIn == "yes" && !r.CheckedIn, f.CheckedIn == "no" && r.CheckedIn:
 			return false
-		case q != "" && !strings.Contains(strings.ToLower(r.Name), q) && !strings.Contains(r.ID, q):
+		case q != "" && !strings.Contains(strings.ToLower(r.Name), q) && !(len(q) >= minIDQuery && strings.Contains(r.ID, q)):
 			return false
 		}
 		return true

@@ -181,7 +181,8 @@ func connectEngines(ctx context.Context, c *serveConfig, needSearch bool, ln net
 		mu     sync.Mutex
 		reason = errors.New("connecting to the event store and search engine")
 	)
-	boot := httpserver.New(httpserver.Options{Logger: logger, Registry: httpserver.NewRegistry(), ShutdownTimeout: time.Second})
+	boot := httpserver.New(httpserver.Options{Logger: logger, Registry: httpserver.NewRegistry(), ShutdownTimeout: time.Second,
+		NoKeepAlive: true})
 	boot.AddReadyCheck("engines", func(context.Context) error {
 		mu.Lock()
 		defer mu.Unlock()
