@@ -3,7 +3,6 @@ package alliance
 import (
 	"context"
 	"net/http"
-	"time"
 
 	"github.com/yunqi-town/yunqi/events"
 	"github.com/yunqi-town/yunqi/infra/audit"
@@ -51,20 +50,7 @@ func (s *Service) AuditEntries(ctx context.Context) ([]audit.Entry, error) {
 	return audit.Read(ctx, s.store, src, sel, names)
 }
 
-type auditRow struct {
-	At            time.Time
-	Who, What     string
-	Href, Subject string
-}
-
-type auditData struct {
-	Form     *web.Form
-	Kinds    []tierOption
-	Actors   []tierOption
-	Rows     []auditRow
-	Count    string
-	Filtered bool
-}
+type auditData struct{ Audit web.AuditView }
 
 func (p *Pages) audit(w http.ResponseWriter, r *http.Request) {
 	if _, ok := p.organizer(w, r); !ok {
@@ -85,17 +71,22 @@ func (p *Pages) audit(w http.ResponseWriter, r *http.Request) {
 	for _, b := range bad {
 		form.Fail(b.Field, tr.T("alliance.audit.invalid."+b.Code))
 	}
-	d := auditData{Form: form, Filtered: f != (audit.Filter{})}
+	var d auditData
+	v := &d.Audit
+	v.Action, v.Form, v.WithSubject = pathAudit, form, true
+	if f != (audit.Filter{}) {
+		v.ClearHref = pathAudit
+	}
 	for _, k := range auditKindOrder {
-		d.Kinds = append(d.Kinds, tierOption{Value: k, Label: tr.T("alliance.audit.kind." + k)})
+		v.Kinds = append(v.Kinds, web.Option{Value: k, Label: tr.T("alliance.audit.kind." + k)})
 	}
 	for _, a := range audit.Actors(entries) {
-		d.Actors = append(d.Actors, tierOption{Value: a.Actor, Label: p.actorName(tr, a)})
+		v.Actors = append(v.Actors, web.Option{Value: a.Actor, Label: p.actorName(tr, a)})
 	}
 	for _, e := range f.Apply(entries) {
-		d.Rows = append(d.Rows, p.auditRow(tr, e))
+		v.Rows = append(v.Rows, p.auditRow(tr, e))
 	}
-	d.Count = tr.T("alliance.audit.count", "n", tr.Number(int64(len(d.Rows))))
+	v.Count = tr.T("alliance.audit.count", "n", tr.Number(int64(len(v.Rows))))
 	status := http.StatusOK
 	if len(bad) > 0 {
 		status = http.StatusUnprocessableEntity
@@ -115,8 +106,8 @@ func (p *Pages) actorName(tr web.Translator, e audit.Entry) string {
 
 // auditRow says in the reader's language what one action did, naming the
 // application or member it was done to.
-func (p *Pages) auditRow(tr web.Translator, e audit.Entry) auditRow {
-	row := auditRow{At: e.At, Who: p.actorName(tr, e)}
+func (p *Pages) auditRow(tr web.Translator, e audit.Entry) web.AuditRow {
+	row := web.AuditRow{At: e.At, Who: p.actorName(tr, e)}
 	app := func(id string) {
 		row.Href = pathReview + "/" + id
 		if a, ok := p.s.view.application(id); ok {

@@ -57,19 +57,9 @@ func (p *Pages) auditEntries(ctx context.Context, edition string) ([]audit.Entry
 	return audit.Read(ctx, p.s.store, audit.Source{Streams: []string{events.EditionStream(edition)}}, sel, audit.LogNames(p.s.store))
 }
 
-type auditOption struct{ Value, Label string }
-
-type auditRow struct {
-	At        time.Time
-	Who, What string
-}
-
 type auditData struct {
-	Edition, EditionHref, Action string
-	Form                         *web.Form
-	Kinds, Actors                []auditOption
-	Rows                         []auditRow
-	Count                        string
+	Edition, EditionHref string
+	Audit                web.AuditView
 }
 
 func (p *Pages) audit(w http.ResponseWriter, r *http.Request) {
@@ -96,18 +86,19 @@ func (p *Pages) audit(w http.ResponseWriter, r *http.Request) {
 	for _, b := range bad {
 		form.Fail(b.Field, tr.T("conference.audit.invalid."+b.Code))
 	}
-	d := auditData{Edition: nameIn(tr, snap.NameZH, snap.NameEN), EditionHref: editionPath(snap.ID),
-		Action: "/conference/" + snap.ID + "/audit", Form: form}
+	d := auditData{Edition: nameIn(tr, snap.NameZH, snap.NameEN), EditionHref: editionPath(snap.ID)}
+	v := &d.Audit
+	v.Action, v.Form = "/conference/"+snap.ID+"/audit", form
 	for _, k := range auditKindOrder {
-		d.Kinds = append(d.Kinds, auditOption{Value: k, Label: tr.T("conference.audit.kind." + k)})
+		v.Kinds = append(v.Kinds, web.Option{Value: k, Label: tr.T("conference.audit.kind." + k)})
 	}
 	for _, a := range audit.Actors(entries) {
-		d.Actors = append(d.Actors, auditOption{Value: a.Actor, Label: auditWho(tr, a)})
+		v.Actors = append(v.Actors, web.Option{Value: a.Actor, Label: auditWho(tr, a)})
 	}
 	for _, e := range f.Apply(entries) {
-		d.Rows = append(d.Rows, auditRow{At: e.At, Who: auditWho(tr, e), What: auditWhat(tr, e)})
+		v.Rows = append(v.Rows, web.AuditRow{At: e.At, Who: auditWho(tr, e), What: auditWhat(tr, e)})
 	}
-	d.Count = tr.T("conference.audit.count", "n", tr.Number(int64(len(d.Rows))))
+	v.Count = tr.T("conference.audit.count", "n", tr.Number(int64(len(v.Rows))))
 	status := http.StatusOK
 	if len(bad) > 0 {
 		status = http.StatusUnprocessableEntity

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -71,19 +70,9 @@ func (p *Pages) auditEntries(ctx context.Context, id string) (contestAudit, erro
 	return a, err
 }
 
-type auditOption struct{ Value, Label string }
-
-type auditRow struct {
-	At        time.Time
-	Who, What string
-}
-
 type auditData struct {
-	Contest, ContestHref, Action string
-	Form                         *web.Form
-	Kinds, Actors                []auditOption
-	Rows                         []auditRow
-	Count                        string
+	Contest, ContestHref string
+	Audit                web.AuditView
 }
 
 func (p *Pages) audit(w http.ResponseWriter, r *http.Request) {
@@ -110,17 +99,19 @@ func (p *Pages) audit(w http.ResponseWriter, r *http.Request) {
 	for _, b := range bad {
 		form.Fail(b.Field, tr.T("contest.audit.invalid."+b.Code))
 	}
-	d := auditData{Contest: nameIn(tr, a.nameZH, a.nameEN), ContestHref: contestPath(id), Action: contestPath(id) + "audit", Form: form}
+	d := auditData{Contest: nameIn(tr, a.nameZH, a.nameEN), ContestHref: contestPath(id)}
+	v := &d.Audit
+	v.Action, v.Form = contestPath(id)+"audit", form
 	for _, k := range auditKindOrder {
-		d.Kinds = append(d.Kinds, auditOption{Value: k, Label: tr.T("contest.audit.kind." + k)})
+		v.Kinds = append(v.Kinds, web.Option{Value: k, Label: tr.T("contest.audit.kind." + k)})
 	}
 	for _, e := range audit.Actors(a.entries) {
-		d.Actors = append(d.Actors, auditOption{Value: e.Actor, Label: auditWho(tr, e)})
+		v.Actors = append(v.Actors, web.Option{Value: e.Actor, Label: auditWho(tr, e)})
 	}
 	for _, e := range f.Apply(a.entries) {
-		d.Rows = append(d.Rows, auditRow{At: e.At, Who: auditWho(tr, e), What: a.what(tr, e)})
+		v.Rows = append(v.Rows, web.AuditRow{At: e.At, Who: auditWho(tr, e), What: a.what(tr, e)})
 	}
-	d.Count = tr.T("contest.audit.count", "n", tr.Number(int64(len(d.Rows))))
+	v.Count = tr.T("contest.audit.count", "n", tr.Number(int64(len(v.Rows))))
 	status := http.StatusOK
 	if len(bad) > 0 {
 		status = http.StatusUnprocessableEntity

@@ -58,7 +58,7 @@ type staffData struct {
 	Query  string
 	Found  []staffPerson
 	Search bool
-	Audit  *roleAuditData
+	Audit  *web.AuditView
 }
 
 func (p *Pages) showStaff(w http.ResponseWriter, r *http.Request, status int, q string, form *web.Form) {
@@ -132,22 +132,6 @@ func (p *Pages) changeRole(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, pathStaff+"?q="+url.QueryEscape(q), http.StatusSeeOther)
 }
 
-type roleAuditRow struct {
-	At                 time.Time
-	Who, What, Subject string
-	SubjectHref        string
-}
-
-type roleAuditData struct {
-	Form   *web.Form
-	Kinds  []roleOption
-	Actors []roleOption
-	Rows   []roleAuditRow
-	Count  string
-}
-
-type roleOption struct{ Value, Label string }
-
 var roleAuditKinds = []string{"role_granted", "role_revoked"}
 
 // roleAudit lists every grant and revocation with the staff member (or
@@ -171,23 +155,23 @@ func (p *Pages) roleAudit(w http.ResponseWriter, r *http.Request) {
 	for _, b := range bad {
 		form.Fail(b.Field, tr.T("identity.audit.invalid."+b.Code))
 	}
-	d := roleAuditData{Form: form}
+	d := web.AuditView{Action: pathStaff + "/audit", Form: form, WithSubject: true}
 	for _, k := range roleAuditKinds {
-		d.Kinds = append(d.Kinds, roleOption{Value: k, Label: tr.T("identity.audit.kind." + k)})
+		d.Kinds = append(d.Kinds, web.Option{Value: k, Label: tr.T("identity.audit.kind." + k)})
 	}
 	for _, a := range audit.Actors(entries) {
-		d.Actors = append(d.Actors, roleOption{Value: a.Actor, Label: auditName(tr, a)})
+		d.Actors = append(d.Actors, web.Option{Value: a.Actor, Label: auditName(tr, a)})
 	}
 	names := audit.LogNames(p.s.store)
 	for _, e := range f.Apply(entries) {
-		row := roleAuditRow{At: e.At, Who: auditName(tr, e)}
+		row := web.AuditRow{At: e.At, Who: auditName(tr, e)}
 		switch v := e.Payload.(type) {
 		case events.RoleGranted:
 			row.What = tr.T("identity.audit.what.role_granted", "role", roleName(tr, v.Role))
-			row.Subject, row.SubjectHref = names(r.Context(), v.UserID), pathStaff+"?q="+url.QueryEscape(names(r.Context(), v.UserID))
+			row.Subject, row.Href = names(r.Context(), v.UserID), pathStaff+"?q="+url.QueryEscape(names(r.Context(), v.UserID))
 		case events.RoleRevoked:
 			row.What = tr.T("identity.audit.what.role_revoked", "role", roleName(tr, v.Role))
-			row.Subject, row.SubjectHref = names(r.Context(), v.UserID), pathStaff+"?q="+url.QueryEscape(names(r.Context(), v.UserID))
+			row.Subject, row.Href = names(r.Context(), v.UserID), pathStaff+"?q="+url.QueryEscape(names(r.Context(), v.UserID))
 		}
 		d.Rows = append(d.Rows, row)
 	}
