@@ -23,6 +23,8 @@ func (p *Pages) mountAudit(r chi.Router) {
 // organiser's cancellation from the registrant's own.
 var auditKinds = map[string]string{
 	"conference.EditionScheduled":       "edition",
+	"conference.EditionDetailsChanged":  "edition",
+	"conference.InviteCodeRevoked":      "invite",
 	"conference.EditionCapacityChanged": "capacity",
 	"conference.SessionCapacityChanged": "capacity",
 	"conference.PolicySet":              "policy",
@@ -124,6 +126,10 @@ func auditWhat(tr web.Translator, e audit.Entry) string {
 	switch v := e.Payload.(type) {
 	case events.EditionScheduled:
 		return tr.T("conference.audit.what.edition", "name", nameIn(tr, v.NameZH, v.NameEN), "capacity", n(v.Capacity))
+	case events.EditionDetailsChanged:
+		return tr.T("conference.audit.what.details", "name", nameIn(tr, v.NameZH, v.NameEN))
+	case events.InviteCodeRevoked:
+		return tr.T("conference.audit.what.invite_revoked", "id", v.CodeHash[:min(len(v.CodeHash), inviteIDLength)])
 	case events.EditionCapacityChanged:
 		return tr.T("conference.audit.what.capacity", "capacity", n(v.Capacity))
 	case events.SessionCapacityChanged:
