@@ -263,13 +263,17 @@ func (f AttendeeFilter) validate() error {
 	return errs.err()
 }
 
+// listCounts are the edition's figures an organiser watches.
+func (ed *Edition) listCounts() ListCounts {
+	gc := ed.gateCounts()
+	return ListCounts{Capacity: ed.Capacity, Confirmed: ed.Admitted, Waitlisted: len(ed.Waitlist), OffersOpen: ed.OpenOffers,
+		CheckedIn: gc.CheckedIn, Gates: gc.Gates}
+}
+
 // attendeeList lists registrations in the order an organiser expects:
 // seat holders in registration order, then the waitlist in its order.
 func (ed *Edition) attendeeList(f AttendeeFilter) (AttendeeList, error) {
-	out := AttendeeList{Edition: ed.ID, Session: f.Session, Attendees: []AttendeeRow{}}
-	gc := ed.gateCounts()
-	out.Counts = ListCounts{Capacity: ed.Capacity, Confirmed: ed.Admitted, Waitlisted: len(ed.Waitlist), OffersOpen: ed.OpenOffers,
-		CheckedIn: gc.CheckedIn, Gates: gc.Gates}
+	out := AttendeeList{Edition: ed.ID, Session: f.Session, Attendees: []AttendeeRow{}, Counts: ed.listCounts()}
 	var sess *Session
 	if f.Session != "" {
 		if sess = ed.Sessions[f.Session]; sess == nil {

@@ -261,7 +261,9 @@ func (ed *Edition) revokeDevice(device string, emit emit) error {
 	if !ed.Exists {
 		return ErrEditionNotFound
 	}
-	if err := checkGateName("device", device); err != nil {
+	var errs fieldErrors
+	checkGateName(&errs, "device", device)
+	if err := errs.err(); err != nil {
 		return err
 	}
 	if d := ed.gate.devices[device]; d != nil && d.Revoked {
@@ -271,11 +273,10 @@ func (ed *Edition) revokeDevice(device string, emit emit) error {
 	return nil
 }
 
-func checkGateName(field, v string) error {
+func checkGateName(errs *fieldErrors, field, v string) {
 	if l := len(strings.TrimSpace(v)); l == 0 || l > maxGateName || v != strings.TrimSpace(v) {
-		return &ValidationError{Fields: []FieldError{{field, "is required: 1 to 64 characters, without leading or trailing spaces"}}}
+		errs.add(field, "is required: 1 to 64 characters, without leading or trailing spaces")
 	}
-	return nil
 }
 
 func (ed *Edition) conflicts() []Conflict {
@@ -359,12 +360,8 @@ func (s *Service) verifyScan(sc Scan, now time.Time) (ticketClaims, ScanResult, 
 // answer. Scans of one edition are decided together in its ledger.
 func (s *Service) CheckInBatch(ctx context.Context, m events.Metadata, gate, device string, scans []Scan) ([]ScanResult, error) {
 	var errs fieldErrors
-	if err := checkGateName("gate", gate); err != nil {
-		errs = append(errs, err.(*ValidationError).Fields...)
-	}
-	if err := checkGateName("device", device); err != nil {
-		errs = append(errs, err.(*ValidationError).Fields...)
-	}
+	checkGateName(&errs, "gate", gate)
+	checkGateName(&errs, "device", device)
 	if len(scans) == 0 || len(scans) > maxBatchScans {
 		errs.add("scans", "must hold 1 to %d scans", maxBatchScans)
 	}

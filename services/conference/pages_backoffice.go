@@ -366,9 +366,7 @@ type manageForms struct {
 func (p *Pages) renderManage(w http.ResponseWriter, r *http.Request, status int, forms manageForms) {
 	edition := chi.URLParam(r, "edition")
 	v, err := p.s.read(r.Context(), edition, func(ed *Edition) (any, error) {
-		// Only the counts are wanted: a status no row has lists nobody.
-		list, err := ed.attendeeList(AttendeeFilter{Status: "none"})
-		snap := manageSnapshot{counts: list.Counts, edition: ed.Counts(), tracks: slices.Clone(ed.Tracks), invites: ed.invites(),
+		snap := manageSnapshot{counts: ed.listCounts(), edition: ed.Counts(), tracks: slices.Clone(ed.Tracks), invites: ed.invites(),
 			opens: ed.RegistrationOpens, closes: ed.RegistrationCloses}
 		for _, id := range ed.SessionOrder {
 			s := *ed.Sessions[id]
@@ -378,7 +376,7 @@ func (p *Pages) renderManage(w http.ResponseWriter, r *http.Request, status int,
 			snap.types = append(snap.types, *t)
 		}
 		slices.SortFunc(snap.types, func(a, b TicketType) int { return strings.Compare(a.ID, b.ID) })
-		return snap, err
+		return snap, nil
 	})
 	if err != nil {
 		p.fail(w, r, err)

@@ -550,11 +550,8 @@ func (s *Service) handleCheckIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var errs fieldErrors
-	for _, f := range []struct{ name, v string }{{"gate", in.Gate}, {"device", in.Device}} {
-		if err := checkGateName(f.name, f.v); err != nil {
-			errs = append(errs, err.(*ValidationError).Fields...)
-		}
-	}
+	checkGateName(&errs, "gate", in.Gate)
+	checkGateName(&errs, "device", in.Device)
 	now := s.now().UTC()
 	claims, res, ok := s.verifyScan(Scan{Token: in.Token, ScannedAt: now}, now)
 	if !ok {
