@@ -48,11 +48,15 @@ func (s *Service) signUp(ctx context.Context, in signUpInput, wi writeInfo) (str
 	if err != nil {
 		return "", fmt.Errorf("hash password: %w", err)
 	}
-	u, err := User{}.register(userID, in.Email, passwordHash, in.DisplayName)
+	now := s.now()
+	u, err := User{}.register(userID, in.Email, passwordHash, in.DisplayName, in.Lang)
 	if err != nil {
 		return "", err
 	}
-	now := s.now()
+	// The request for the verification mail goes in the registration's own
+	// append, so no sign-up leaves an address that was never asked to be
+	// verified.
+	u = append(u, User{ID: userID, Email: in.Email}.verificationFor(newVerificationCode(), now))
 	claimStream := events.EmailClaimStream(hash)
 	_, err = appendPayloads(ctx, s.store, claimStream, events.NoStream, userID, claimInfo, now, events.EmailClaimed{UserID: userID})
 	if isConflict(err) {
@@ -68,9 +72,12 @@ func (s *Service) signUp(ctx context.Context, in signUpInput, wi writeInfo) (str
 	return userID, nil
 }
 
-// takeOverStaleClaim lets a sign-up have an address whose earlier claim was
-// never followed by a registration. Any other existing claim means the
-// address is taken.
+// takeOverStaleClaim lets a sign-up or an address change have an address
+// whose claim is stale: its registration never followed, or its user has
+// since moved to another address, which is how a change releases the old
+// address without an event of its own. Any other existing claim means the
+// address is taken. A claim younger than claimGrace is never stale: its
+// registration or change may be on its way.
 func (s *Service) takeOverStaleClaim(ctx context.Context, hash, userID string, wi writeInfo, now time.Time) error {
 	claim, err := lookupClaim(ctx, s.store, hash)
 	if err != nil {
@@ -79,10 +86,12 @@ func (s *Service) takeOverStaleClaim(ctx context.Context, hash, userID string, w
 	if claim.userID == "" || claim.userID == userID {
 		return ErrEmailTaken
 	}
-	if _, _, err := loadUser(ctx, s.store, claim.userID); !errors.Is(err, ErrUserNotFound) {
-		if err != nil {
-			return err
-		}
+	owner, _, err := loadUser(ctx, s.store, claim.userID)
+	switch {
+	case errors.Is(err, ErrUserNotFound):
+	case err != nil:
+		return err
+	case emailHash(normalizeEmail(owner.Email)) == hash:
 		return ErrEmailTaken
 	}
 	if now.Sub(claim.recorded) < claimGrace {
@@ -94,7 +103,7 @@ func (s *Service) takeOverStaleClaim(ctx context.Context, hash, userID string, w
 		return ErrEmailTaken
 	}
 	if err == nil {
-		s.log.Warn("took over an address claim whose registration never completed", "user", userID, "previous", claim.userID)
+		s.log.Info("took over a stale address claim", "user", userID, "previous", claim.userID)
 	}
 	return err
 }

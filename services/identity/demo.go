@@ -36,7 +36,7 @@ func SeedDemoAccounts(ctx context.Context, store events.Store, accounts []DemoAc
 		if err != nil {
 			return err
 		}
-		u, err := User{}.register(userID, in.Email, passwordHash, in.DisplayName)
+		u, err := User{}.register(userID, in.Email, passwordHash, in.DisplayName, in.Lang)
 		if err != nil {
 			return err
 		}

@@ -320,7 +320,7 @@ func loadUserWithPosition(ctx context.Context, store events.Store, id string) (U
 	if err != nil {
 		return User{}, events.Start, err
 	}
-	u := replayUser(payloads(rs)...)
+	u := replayRecorded(rs)
 	if !u.Registered {
 		return User{}, events.Start, ErrUserNotFound
 	}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/yunqi-town/yunqi/infra/auth"
@@ -41,6 +43,9 @@ func (s *Service) Mount(r chi.Router) {
 			r.Get("/me/profile", s.handleGetProfile)
 			r.Put("/me/profile", s.handlePutProfile)
 			r.Get("/me/timeline", s.handleTimeline)
+			r.Put("/me/language", s.handlePutLanguage)
+			r.Put("/me/email", s.handlePutEmail)
+			r.Post("/me/email/verification", s.handleResendVerification)
 			organizer := auth.RequireRole(auth.RoleOrganizer)
 			r.With(organizer).Get("/users", s.handleFindPeople)
 			r.With(organizer).Put("/users/{id}/roles/{role}", s.handleRole(true))
@@ -60,6 +65,9 @@ func (s *Service) handleSignUp(w http.ResponseWriter, r *http.Request) {
 	var in signUpInput
 	if !s.decodeJSON(w, r, &in) {
 		return
+	}
+	if in.Lang == "" {
+		in.Lang = langFromAcceptLanguage(r)
 	}
 	wi, ok := writeInfoFrom(w, r)
 	if !ok {
@@ -199,10 +207,16 @@ func (s *Service) writeTokens(w http.ResponseWriter, res issued, withRefresh boo
 // the person it belongs to. Roles are the current ones, which the access
 // token catches up with at its next refresh.
 type meResponse struct {
-	ID          string   `json:"id"`
-	Email       string   `json:"email"`
-	DisplayName string   `json:"display_name"`
-	Roles       []string `json:"roles"`
+	ID            string   `json:"id"`
+	Email         string   `json:"email"`
+	EmailVerified bool     `json:"email_verified"`
+	DisplayName   string   `json:"display_name"`
+	Roles         []string `json:"roles"`
+	Lang          string   `json:"lang"` // the language messages are written in
+}
+
+func meOf(u User) meResponse {
+	return meResponse{ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, DisplayName: u.DisplayName, Roles: u.Roles, Lang: u.Lang}
 }
 
 func (s *Service) handleMe(w http.ResponseWriter, r *http.Request) {
@@ -211,7 +225,68 @@ func (s *Service) handleMe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	httpserver.WriteJSON(w, http.StatusOK, meResponse{ID: u.ID, Email: u.Email, DisplayName: u.DisplayName, Roles: u.Roles})
+	httpserver.WriteJSON(w, http.StatusOK, meOf(u))
+}
+
+func (s *Service) handlePutLanguage(w http.ResponseWriter, r *http.Request) {
+	p, _ := auth.FromContext(r.Context())
+	var in struct {
+		Lang string `json:"lang"`
+	}
+	if !s.decodeJSON(w, r, &in) {
+		return
+	}
+	wi, ok := writeInfoFrom(w, r)
+	if !ok {
+		return
+	}
+	u, err := s.chooseLanguage(r.Context(), p.UserID, in.Lang, wi)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpserver.WriteJSON(w, http.StatusOK, meOf(u))
+}
+
+func (s *Service) handlePutEmail(w http.ResponseWriter, r *http.Request) {
+	p, _ := auth.FromContext(r.Context())
+	var in emailChangeInput
+	if !s.decodeJSON(w, r, &in) {
+		return
+	}
+	wi, ok := writeInfoFrom(w, r)
+	if !ok {
+		return
+	}
+	u, err := s.changeEmail(r.Context(), p.UserID, in, wi)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpserver.WriteJSON(w, http.StatusOK, meOf(u))
+}
+
+// verificationSent answers a resend: the link's expiry, never the code,
+// which only the mail may carry.
+type verificationSent struct {
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+func (s *Service) handleResendVerification(w http.ResponseWriter, r *http.Request) {
+	p, _ := auth.FromContext(r.Context())
+	wi, ok := writeInfoFrom(w, r)
+	if !ok {
+		return
+	}
+	u, err := s.resendVerification(r.Context(), p.UserID, wi)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpserver.WriteJSON(w, http.StatusAccepted, verificationSent{ExpiresAt: u.Verifications[len(u.Verifications)-1].ExpiresAt})
 }
 
 func (s *Service) handleGetProfile(w http.ResponseWriter, r *http.Request) {
@@ -335,6 +410,7 @@ func writeInfoFrom(w http.ResponseWriter, r *http.Request) (writeInfo, bool) {
 // with the request id and answered without their text.
 func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var invalid *ValidationError
+	var later *retryLater
 	switch {
 	case errors.As(err, &invalid):
 		fields := make([]httpserver.FieldError, len(invalid.Fields))
@@ -343,8 +419,17 @@ func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		httpserver.WriteProblem(w, r, httpserver.ValidationProblem(fields...))
 	case errors.Is(err, ErrEmailTaken):
-		problem(w, r, http.StatusConflict, "email-taken", "Email address already registered",
-			"An account with this email address already exists. Log in instead.")
+		httpserver.WriteProblem(w, r, &httpserver.Problem{
+			Type: httpserver.ProblemBase + "email-taken", Title: "Email address already registered", Status: http.StatusConflict,
+			Detail: "An account with this email address already exists.",
+			Errors: []httpserver.FieldError{{Field: "email", Message: "is already registered to an account"}},
+		})
+	case errors.Is(err, ErrAlreadyVerified):
+		problem(w, r, http.StatusConflict, "email-already-verified", "Email address already verified",
+			"The account's email address is verified already; there is no link to send.")
+	case errors.As(err, &later):
+		secs := int(math.Ceil(later.after.Seconds()))
+		tooManyRequests(w, r, "A verification link was sent a short while ago.", strconv.Itoa(max(secs, 1)))
 	case errors.Is(err, ErrInvalidCredentials):
 		problem(w, r, http.StatusUnauthorized, "invalid-credentials", "Log-in failed",
 			"The email address or the password is wrong.")

@@ -114,7 +114,7 @@ func loadUser(ctx context.Context, store events.Store, id string) (User, events.
 	if err != nil {
 		return User{}, rev, err
 	}
-	u := replayUser(payloads(rs)...)
+	u := replayRecorded(rs)
 	if !u.Registered {
 		return u, rev, ErrUserNotFound
 	}
@@ -154,7 +154,9 @@ func lookupClaim(ctx context.Context, store events.Store, hash string) (emailCla
 }
 
 // findUserByEmail loads the user owning an address; ErrUserNotFound when
-// nobody does.
+// nobody does. A claim names its user until someone else claims the
+// address, also after the user moved to another one, so the user's current
+// address decides.
 func findUserByEmail(ctx context.Context, store events.Store, email string) (User, events.ExpectedRevision, error) {
 	c, err := lookupClaim(ctx, store, emailHash(normalizeEmail(email)))
 	if err != nil {
@@ -163,7 +165,11 @@ func findUserByEmail(ctx context.Context, store events.Store, email string) (Use
 	if c.userID == "" {
 		return User{}, events.NoStream, ErrUserNotFound
 	}
-	return loadUser(ctx, store, c.userID)
+	u, rev, err := loadUser(ctx, store, c.userID)
+	if err == nil && !sameAddress(u.Email, email) {
+		return User{}, events.NoStream, ErrUserNotFound
+	}
+	return u, rev, err
 }
 
 // isConflict reports an optimistic concurrency failure.

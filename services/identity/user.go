@@ -6,6 +6,7 @@ import (
 	"net/mail"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -25,6 +26,23 @@ type User struct {
 	Roles        []string // sorted; member from registration on
 	Profile      events.ProfileFields
 	Publish      events.ProfilePublish
+	// Lang is the language messages to the person are written in.
+	Lang string
+	// EmailVerified: an EmailVerified named the current address.
+	EmailVerified bool
+	// Verifications are the verification links asked for, oldest first,
+	// for every address the account has had: a code for an earlier address
+	// is recognised as stale rather than as forged.
+	Verifications []verification
+}
+
+// verification is one EmailVerificationRequested; RequestedAt is the
+// event's time, which the resend limit counts from.
+type verification struct {
+	Email       string
+	Code        string
+	ExpiresAt   time.Time
+	RequestedAt time.Time
 }
 
 // apply evolves the user by one event; unknown events are skipped so that a
@@ -39,6 +57,23 @@ func (u *User) apply(e any) {
 		u.DisplayName = e.Personal.DisplayName
 		u.Roles = []string{auth.RoleMember}
 		u.Profile = events.ProfileFields{DisplayName: e.Personal.DisplayName}
+		u.Lang = e.Lang
+		if u.Lang == "" {
+			u.Lang = defaultLang
+		}
+	case events.LanguageChosen:
+		u.Lang = e.Lang
+	case events.EmailChanged:
+		u.Email = e.Personal.Email
+		u.EmailVerified = false
+	case events.EmailVerificationRequested:
+		u.Verifications = append(u.Verifications, verification{
+			Email: e.Personal.Email, Code: e.Personal.Code, ExpiresAt: e.ExpiresAt,
+		})
+	case events.EmailVerified:
+		if sameAddress(e.Personal.Email, u.Email) {
+			u.EmailVerified = true
+		}
 	case events.RoleGranted:
 		if !slices.Contains(u.Roles, e.Role) {
 			u.Roles = append(u.Roles, e.Role)
@@ -62,6 +97,23 @@ func replayUser(evs ...any) User {
 	return u
 }
 
+// replayRecorded is replayUser for events read from the log, whose
+// metadata gives each verification request its time.
+func replayRecorded(rs []recorded) User {
+	var u User
+	for _, r := range rs {
+		u.apply(r.payload)
+		if _, ok := r.payload.(events.EmailVerificationRequested); ok {
+			at := r.Metadata.OccurredAt
+			if at.IsZero() {
+				at = r.Recorded
+			}
+			u.Verifications[len(u.Verifications)-1].RequestedAt = at
+		}
+	}
+	return u
+}
+
 var (
 	ErrAlreadyRegistered = errors.New("user already registered")
 	ErrUserNotFound      = errors.New("user not found")
@@ -71,13 +123,14 @@ var (
 
 // register opens an account; input is already validated and the password
 // hashed.
-func (u User) register(id, email, passwordHash, displayName string) ([]any, error) {
+func (u User) register(id, email, passwordHash, displayName, lang string) ([]any, error) {
 	if u.Registered {
 		return nil, ErrAlreadyRegistered
 	}
 	return []any{events.UserRegistered{
 		UserID:   id,
 		Personal: events.UserPersonal{Email: email, PasswordHash: passwordHash, DisplayName: displayName},
+		Lang:     lang,
 	}}, nil
 }
 
@@ -240,6 +293,10 @@ type signUpInput struct {
 	Email       string `json:"email"`
 	Password    string `json:"password"`
 	DisplayName string `json:"display_name"`
+	// Lang is the language to write to the person in; the API fills it
+	// from Accept-Language when the body leaves it out, the pages with the
+	// page's language.
+	Lang string `json:"lang,omitempty"`
 }
 
 // validate returns the cleaned input (email trimmed, display name trimmed)
@@ -270,6 +327,11 @@ func (in signUpInput) validate() (signUpInput, error) {
 		errs.add("display_name", "is required")
 	case n > maxDisplayName:
 		errs.add("display_name", "must be at most %d characters", maxDisplayName)
+	}
+	if in.Lang == "" {
+		in.Lang = defaultLang
+	} else if !validLang(in.Lang) {
+		errs.add("lang", langMessage)
 	}
 	return in, errs.err()
 }

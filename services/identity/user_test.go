@@ -29,13 +29,13 @@ func TestUserDecisions(t *testing.T) {
 	}{
 		{
 			name: "register a new user",
-			when: func(u User) ([]any, error) { return u.register(uid, "duyong@example.com", "$argon2id$…", "杜勇") },
+			when: func(u User) ([]any, error) { return u.register(uid, "duyong@example.com", "$argon2id$…", "杜勇", "") },
 			then: []any{registered},
 		},
 		{
 			name:  "register twice",
 			given: []any{registered},
-			when:  func(u User) ([]any, error) { return u.register(uid, "x@example.com", "h", "x") },
+			when:  func(u User) ([]any, error) { return u.register(uid, "x@example.com", "h", "x", "en") },
 			err:   ErrAlreadyRegistered,
 		},
 		{
@@ -220,19 +220,22 @@ func TestSignUpValidation(t *testing.T) {
 		in   signUpInput
 		bad  []string // fields reported
 	}{
-		{"valid", signUpInput{"duyong@example.com", "correct horse battery", "杜勇"}, nil},
-		{"valid with spaces trimmed", signUpInput{"  duyong@example.com ", "correct horse battery", "  杜勇 "}, nil},
-		{"ten Chinese characters are enough", signUpInput{"a@example.com", "云栖小镇云栖小镇云栖", "x"}, nil},
+		{"valid", signUpInput{"duyong@example.com", "correct horse battery", "杜勇", ""}, nil},
+		{"valid with spaces trimmed", signUpInput{"  duyong@example.com ", "correct horse battery", "  杜勇 ", ""}, nil},
+		{"ten Chinese characters are enough", signUpInput{"a@example.com", "云栖小镇云栖小镇云栖", "x", ""}, nil},
 		{"everything missing", signUpInput{}, []string{"email", "password", "display_name"}},
-		{"no at sign", signUpInput{"duyong.example.com", "correct horse battery", "x"}, []string{"email"}},
-		{"display name form", signUpInput{"Du <du@example.com>", "correct horse battery", "x"}, []string{"email"}},
-		{"no domain dot", signUpInput{"root@localhost", "correct horse battery", "x"}, []string{"email"}},
-		{"short password", signUpInput{"a@example.com", "123456789", "x"}, []string{"password"}},
-		{"long password", signUpInput{"a@example.com", strings.Repeat("p", 257), "x"}, []string{"password"}},
-		{"longest password", signUpInput{"a@example.com", strings.Repeat("p", 256), "x"}, nil},
-		{"long display name", signUpInput{"a@example.com", "correct horse battery", long}, []string{"display_name"}},
-		{"blank display name", signUpInput{"a@example.com", "correct horse battery", "   "}, []string{"display_name"}},
-		{"control character", signUpInput{"a@example.com", "correct horse battery", "a\x00b"}, []string{"display_name"}},
+		{"no at sign", signUpInput{"duyong.example.com", "correct horse battery", "x", ""}, []string{"email"}},
+		{"display name form", signUpInput{"Du <du@example.com>", "correct horse battery", "x", ""}, []string{"email"}},
+		{"no domain dot", signUpInput{"root@localhost", "correct horse battery", "x", ""}, []string{"email"}},
+		{"short password", signUpInput{"a@example.com", "123456789", "x", ""}, []string{"password"}},
+		{"long password", signUpInput{"a@example.com", strings.Repeat("p", 257), "x", ""}, []string{"password"}},
+		{"longest password", signUpInput{"a@example.com", strings.Repeat("p", 256), "x", ""}, nil},
+		{"long display name", signUpInput{"a@example.com", "correct horse battery", long, ""}, []string{"display_name"}},
+		{"blank display name", signUpInput{"a@example.com", "correct horse battery", "   ", ""}, []string{"display_name"}},
+		{"control character", signUpInput{"a@example.com", "correct horse battery", "a\x00b", ""}, []string{"display_name"}},
+		{"English", signUpInput{"a@example.com", "correct horse battery", "x", "en"}, nil},
+		{"unknown language", signUpInput{"a@example.com", "correct horse battery", "x", "fr"}, []string{"lang"}},
+		{"language in lower case", signUpInput{"a@example.com", "correct horse battery", "x", "zh-cn"}, []string{"lang"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
