@@ -69,6 +69,11 @@ func (p *Pages) Mount(r chi.Router) {
 		r.Post("/logout", p.logOut)
 		r.Get("/me", p.me)
 		r.Post("/me", p.saveProfile)
+		r.Post("/me/language", p.saveLanguage)
+		r.Post("/me/email", p.changeEmail)
+		r.Post("/me/verification", p.resendVerification)
+		// The address the notifier's mails link to; see verifyEmail.
+		r.Get("/verify-email", p.verifyEmail)
 		r.Get("/people/{id}", p.person)
 		p.mountRoles(r)
 		// PageSession has renewed the visitor's cookies (or cleared dead
@@ -137,6 +142,8 @@ func (p *Pages) signUp(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusTooManyRequests)
 		return
 	}
+	// Messages are written in the language the person signed up in.
+	in.Lang = string(web.LanguageOf(r))
 	wi := writeInfoOf(r)
 	id, err := p.s.signUp(r.Context(), in, wi)
 	var invalid *ValidationError
@@ -265,15 +272,20 @@ func (p *Pages) logOut(w http.ResponseWriter, r *http.Request) {
 // meData is the "My Yunqi" page: the account, the profile form and the
 // account's timeline.
 type meData struct {
-	ID             string
-	Email          string
-	Roles          []string // translated
-	Form           *web.Form
-	LinkRows       []linkRow
-	Published      bool
-	PublicPath     string
-	Timeline       []timelineRow
-	TimelineBehind bool
+	ID            string
+	Email         string
+	EmailVerified bool
+	Roles         []string // translated
+	Form          *web.Form
+	// The account's smaller forms, each scoped so their ids differ, and
+	// Failed, the one whose errors the summary at the top lists.
+	LangForm, EmailForm, VerifyForm, Failed *web.Form
+	Langs                                   []web.Option
+	LinkRows                                []linkRow
+	Published                               bool
+	PublicPath                              string
+	Timeline                                []timelineRow
+	TimelineBehind                          bool
 }
 
 type linkRow struct {
@@ -336,15 +348,33 @@ func (p *Pages) me(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	p.renderMe(w, r, http.StatusOK, u, profileForm(u), last)
+	p.renderMe(w, r, http.StatusOK, u, meForms{profile: profileForm(u)}, last)
 }
+
+// meForms are the forms of the "My Yunqi" page; nil ones start empty (or
+// with the saved value).
+type meForms struct{ profile, lang, email, verify *web.Form }
 
 // timelineWait bounds how long a page waits for the timeline to show an
 // event just written (the projection follows the log a moment behind).
 const timelineWait = 2 * time.Second
 
-func (p *Pages) renderMe(w http.ResponseWriter, r *http.Request, status int, u User, form *web.Form, last events.Position) {
+func (p *Pages) renderMe(w http.ResponseWriter, r *http.Request, status int, u User, forms meForms, last events.Position) {
 	tr := p.tr(r)
+	form := forms.profile
+	if form == nil {
+		form = profileForm(u)
+	}
+	if forms.lang == nil {
+		forms.lang = web.NewFormIn("lang")
+		forms.lang.Set("lang", u.Lang)
+	}
+	if forms.email == nil {
+		forms.email = web.NewFormIn("email")
+	}
+	if forms.verify == nil {
+		forms.verify = web.NewFormIn("verify")
+	}
 	// The visitor's own newest events: in their user stream and in the
 	// session they are using now (a log-in they have just made).
 	if id, _, ok := parseRefreshToken(refreshTokenFromCookie(r)); ok {
@@ -362,9 +392,22 @@ func (p *Pages) renderMe(w http.ResponseWriter, r *http.Request, status int, u U
 	d := meData{
 		ID:             u.ID,
 		Email:          u.Email,
+		EmailVerified:  u.EmailVerified,
 		Form:           form,
+		LangForm:       forms.lang,
+		EmailForm:      forms.email,
+		VerifyForm:     forms.verify,
+		Failed:         form,
 		PublicPath:     pathPeople + u.ID,
 		TimelineBehind: !caughtUp,
+	}
+	for _, f := range []*web.Form{forms.lang, forms.email, forms.verify} {
+		if !f.Valid() {
+			d.Failed = f
+		}
+	}
+	for _, l := range []string{langChinese, langEnglish} {
+		d.Langs = append(d.Langs, web.Option{Value: l, Label: langName(tr, l)})
 	}
 	_, d.Published = publicView(u)
 	for _, role := range u.Roles {
@@ -475,7 +518,7 @@ func (p *Pages) saveProfile(w http.ResponseWriter, r *http.Request) {
 		failFields(form, tr, invalid)
 		u, last, ok := p.loadVisitor(w, r, who)
 		if ok {
-			p.renderMe(w, r, http.StatusUnprocessableEntity, u, form, last)
+			p.renderMe(w, r, http.StatusUnprocessableEntity, u, meForms{profile: form}, last)
 		}
 		return
 	case errors.Is(err, ErrUserNotFound):

@@ -365,11 +365,17 @@ func TestEveryValidationRuleIsTranslated(t *testing.T) {
 	}
 	for _, in := range []signUpInput{
 		{}, {Email: "nope", Password: "short", DisplayName: "a\x00b"},
-		{Email: "a@example.com", Password: long(maxPasswordBytes), DisplayName: long(maxDisplayName)},
+		{Email: "a@example.com", Password: long(maxPasswordBytes), DisplayName: long(maxDisplayName), Lang: "fr"},
 	} {
 		_, err := in.validate()
 		collect(err)
 	}
+	for _, in := range []emailChangeInput{{}, {Email: "nope", Password: long(maxPasswordBytes)}} {
+		_, err := in.validate()
+		collect(err)
+	}
+	_, err := replayUser(registered).chooseLanguage("fr")
+	collect(err)
 	skills := make([]string, maxSkills+1)
 	for i := range skills {
 		skills[i] = fmt.Sprint("s", i)

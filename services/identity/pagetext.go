@@ -28,6 +28,8 @@ var ruleKeys = map[string]string{
 	"must name a host":                              "url_host",
 	"must not contain a user name or password":      "url_userinfo",
 	"must not contain spaces or control characters": "url_spaces",
+	langMessage:                                     "lang",
+	wrongPasswordMessage:                            "wrong",
 }
 
 // formField maps a backend field ("links[2].url") to the form input it
@@ -76,6 +78,14 @@ func failFields(form *web.Form, tr web.Translator, invalid *ValidationError) {
 	}
 }
 
+// langName is a message language's name in the page's language.
+func langName(tr web.Translator, lang string) string {
+	if key := "identity.lang." + lang; tr.Has(key) {
+		return tr.T(key)
+	}
+	return lang
+}
+
 func roleName(tr web.Translator, role string) string {
 	if key := "identity.role." + role; tr.Has(key) {
 		return tr.T(key)
@@ -89,6 +99,8 @@ func timelineText(tr web.Translator, e TimelineEntry) string {
 	switch e.Kind {
 	case "role_granted", "role_revoked":
 		return tr.T("identity.timeline."+e.Kind, "role", roleName(tr, e.Role))
+	case "language_chosen":
+		return tr.T("identity.timeline.language_chosen", "lang", langName(tr, e.Lang))
 	case "session_ended":
 		if e.Reason == events.SessionRevokedReuse {
 			return tr.T("identity.timeline.session_ended_reuse")

@@ -18,9 +18,12 @@ import (
 type TimelineEntry struct {
 	ID     string    `json:"id"` // the event's id, stable across rebuilds
 	At     time.Time `json:"at"`
-	Kind   string    `json:"kind"`             // registered, role_granted, role_revoked, profile_updated, session_started, session_ended
+	Kind   string    `json:"kind"`             // registered, role_granted, role_revoked, profile_updated, session_started, session_ended, language_chosen, email_changed, email_verification_requested, email_verified
 	Role   string    `json:"role,omitempty"`   // role_granted, role_revoked
 	Reason string    `json:"reason,omitempty"` // session_ended: logout or reuse
+	Lang   string    `json:"lang,omitempty"`   // language_chosen
+	// Addresses and verification codes never appear: a timeline is shown
+	// on screens others may see, and a code would verify the address.
 }
 
 // maxTimelineEntries bounds the projection's memory per person; older
@@ -103,6 +106,14 @@ func (t *timeline) apply(e events.Event, log *slog.Logger) {
 		entry.Kind = "session_started"
 	case events.SessionRevoked:
 		entry.Kind, entry.Reason = "session_ended", p.Reason
+	case events.LanguageChosen:
+		entry.Kind, entry.Lang = "language_chosen", p.Lang
+	case events.EmailChanged:
+		entry.Kind = "email_changed"
+	case events.EmailVerificationRequested:
+		entry.Kind = "email_verification_requested"
+	case events.EmailVerified:
+		entry.Kind = "email_verified"
 	default:
 		return
 	}
@@ -158,6 +169,10 @@ func (t *timeline) directory(e events.Event) {
 	case events.ProfileUpdated:
 		if pe := t.people[p.UserID]; pe != nil && p.Personal.DisplayName != "" {
 			pe.DisplayName = p.Personal.DisplayName
+		}
+	case events.EmailChanged:
+		if pe := t.people[p.UserID]; pe != nil {
+			pe.Email = p.Personal.Email
 		}
 	case events.RoleGranted:
 		if pe := t.people[p.UserID]; pe != nil && !slices.Contains(pe.Roles, p.Role) {
