@@ -29,7 +29,9 @@ func TestUserDecisions(t *testing.T) {
 	}{
 		{
 			name: "register a new user",
-			when: func(u User) ([]any, error) { return u.register(uid, "duyong@example.com", "$argon2id$…", "杜勇", "") },
+			when: func(u User) ([]any, error) {
+				return u.register(uid, "duyong@example.com", "$argon2id$…", "杜勇", "")
+			},
 			then: []any{registered},
 		},
 		{

@@ -80,6 +80,11 @@ var authzTable = map[string]routeRule{
 	"PUT /api/identity/me/profile":      {access: signedIn, body: `{"display_name":"Matrix"}`},
 	"GET /api/identity/me/timeline":     {access: signedIn},
 
+	// identity: the member's language and email address
+	"PUT /api/identity/me/language":            {access: signedIn, body: `{"lang":"en"}`},
+	"PUT /api/identity/me/email":               {access: signedIn, body: `{"email":"moved@matrix.example.com","password":"wrong password"}`},
+	"POST /api/identity/me/email/verification": {access: signedIn},
+
 	// blog: reading is public, importing is for organizers
 	"GET /api/blog/blogs":                     {access: public},
 	"GET /api/blog/blogs/{blog}/posts":        {access: public, path: "/api/blog/blogs/goblog/posts"},
@@ -240,6 +245,12 @@ var authzTable = map[string]routeRule{
 	"GET /identity/session/renew": {access: public},
 	"GET /identity/me":            {access: pageSession},
 	"POST /identity/me":           {access: pageSession},
+
+	"POST /identity/me/language":     {access: pageSession},
+	"POST /identity/me/email":        {access: pageSession},
+	"POST /identity/me/verification": {access: pageSession},
+	// The link of the verification mail: no log-in, the code is the proof.
+	"GET /identity/verify-email": {access: public, path: "/identity/verify-email?u=0193a5d0-0000-7000-8000-000000000000&c=forged"},
 	// identity staff roles: organisers grant and revoke, and read the history.
 	"GET /api/identity/users":                      {access: roleGated, roles: []string{auth.RoleOrganizer}, path: "/api/identity/users?q=ada"},
 	"PUT /api/identity/users/{id}/roles/{role}":    {access: roleGated, roles: []string{auth.RoleOrganizer}, path: "/api/identity/users/0193a5d0-0000-7000-8000-000000000000/roles/reviewer"},
