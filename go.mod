@@ -3,8 +3,10 @@ module github.com/yunqi-town/yunqi
 go 1.26.4
 
 require (
+	github.com/arran4/golang-ical v0.3.4
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
+	github.com/emersion/go-ical v0.0.0-20250329121855-f41e73efc392
 	github.com/go-chi/chi/v5 v5.5.0
 	github.com/go-chi/httprate v0.16.1
 	github.com/golang-jwt/jwt/v5 v5.3.1
@@ -26,6 +28,7 @@ require (
 require (
 	github.com/aymanbagabas/go-udiff v0.4.2 // indirect
 	github.com/gorilla/feeds v1.2.0 // indirect
+	github.com/teambition/rrule-go v1.8.2 // indirect
 )
 
 require (

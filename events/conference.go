@@ -247,4 +247,55 @@ func registerConference(r *Registry) {
 	r.Register("conference.RegistrationWindowSet", RegistrationWindowSet{}, 1)
 	r.Register("conference.EditionDetailsChanged", EditionDetailsChanged{}, 1)
 	r.Register("conference.InviteCodeRevoked", InviteCodeRevoked{}, 1)
+	r.Register("conference.OfferReminderDue", OfferReminderDue{}, 1)
+	r.Register("conference.SessionRescheduled", SessionRescheduled{}, 1)
+	r.Register("conference.CalendarFeedIssued", CalendarFeedIssued{}, 1)
+	r.Register("conference.CalendarFeedRevoked", CalendarFeedRevoked{}, 1)
+}
+
+// OfferReminderDue: an open offer has reached its reminder moment (part of
+// its window gone) without an answer. The ledger records it so that an
+// offer is reminded once, however often the edition is replayed, and a
+// notifier can tell the registrant without keeping a clock of its own.
+type OfferReminderDue struct {
+	EditionID      string    `json:"edition_id"`
+	RegistrationID string    `json:"registration_id"`
+	SessionID      string    `json:"session_id,omitempty"`
+	ExpiresAt      time.Time `json:"expires_at"`
+}
+
+// SessionRescheduled moves a session to another time or room; its id,
+// seats and waitlist stay, so calendars update the entry they hold.
+type SessionRescheduled struct {
+	EditionID string    `json:"edition_id"`
+	SessionID string    `json:"session_id"`
+	StartsAt  time.Time `json:"starts_at"`
+	EndsAt    time.Time `json:"ends_at"`
+	Room      string    `json:"room,omitempty"`
+}
+
+// CategoryCalendarFeed holds one stream per member: their private
+// calendar subscription URL. It is apart from the editions because it
+// spans them all.
+const CategoryCalendarFeed = "calendarfeed"
+
+// CalendarFeedStream names a member's calendar feed stream.
+func CalendarFeedStream(memberID string) string { return StreamName(CategoryCalendarFeed, memberID) }
+
+// CalendarFeedPersonal is the secret part of a feed: whoever holds the
+// token reads the member's programme, so it is sealed with their data.
+type CalendarFeedPersonal struct {
+	Token string `json:"token"`
+}
+
+// CalendarFeedIssued gives the member a subscription URL, replacing any
+// earlier one.
+type CalendarFeedIssued struct {
+	MemberID string               `json:"member_id"`
+	Personal CalendarFeedPersonal `json:"personal"`
+}
+
+// CalendarFeedRevoked: the member's subscription URL stops working.
+type CalendarFeedRevoked struct {
+	MemberID string `json:"member_id"`
 }

@@ -68,7 +68,7 @@ func (c CreateEdition) validate() error {
 	var errs fieldErrors
 	if !idPattern.MatchString(c.ID) {
 		errs.add("id", "must be 1 to 63 lower-case letters, digits or '-', starting with a letter or digit (like yunqi-2015)")
-	} else if c.ID == "new" || c.ID == "registrations" || c.ID == "gate" {
+	} else if c.ID == "new" || c.ID == "registrations" || c.ID == "gate" || c.ID == "calendar" {
 		errs.add("id", "%q is a word the conference's pages use; choose another id", c.ID)
 	}
 	if strings.TrimSpace(c.NameZH) == "" && strings.TrimSpace(c.NameEN) == "" {

@@ -16,11 +16,15 @@ import (
 // admission decision is taken against it, so capacities, quotas and
 // waitlist order hold whatever the concurrency.
 type Edition struct {
-	Exists               bool
-	ID                   string
-	NameZH, NameEN       string
-	StartsOn, EndsOn     string
-	Venue                string
+	Exists           bool
+	ID               string
+	NameZH, NameEN   string
+	StartsOn, EndsOn string
+	Venue            string
+	// DetailsChanged and DetailsSequence tell calendars when the edition's
+	// name, dates or venue last changed and how often they have.
+	DetailsChanged       time.Time
+	DetailsSequence      int
 	Capacity             int
 	OfferWindow          time.Duration
 	CancellationDeadline time.Time
@@ -67,6 +71,11 @@ type Session struct {
 	Confirmed              int
 	Offered                int
 	Waitlist               []string
+	// Changed is when the session was scheduled or last moved, Sequence
+	// how often it has moved: a calendar entry's LAST-MODIFIED and
+	// SEQUENCE, so that calendar apps take the newer time.
+	Changed  time.Time
+	Sequence int
 }
 
 func (s *Session) free() int { return s.Capacity - s.Confirmed - s.Offered }
@@ -93,12 +102,17 @@ type Registration struct {
 	Sessions                     []string
 	Seats                        map[string]string // session id → status
 	Offers                       map[string]time.Time
-	Placed                       events.RegistrationPlaced // the first answer, for retried keys
-	CheckedIn                    bool
-	Gate, Device                 string    // where it was checked in
-	Entries                      []ScanRef // the check-in and every later entry on the ticket
-	History                      []Step
-	seq                          int // placement order
+	// OfferedAt is when each open offer was made and Reminded which of
+	// them have had their reminder: the reminder moment is a part of the
+	// window, and an offer is reminded once.
+	OfferedAt    map[string]time.Time
+	Reminded     map[string]bool
+	Placed       events.RegistrationPlaced // the first answer, for retried keys
+	CheckedIn    bool
+	Gate, Device string    // where it was checked in
+	Entries      []ScanRef // the check-in and every later entry on the ticket
+	History      []Step
+	seq          int // placement order
 }
 
 // Step is one entry of the owner's timeline. It holds no actor: staff never
@@ -214,8 +228,11 @@ func (ed *Edition) Apply(payload any, at time.Time) {
 		ed.Exists = true
 		ed.ID, ed.NameZH, ed.NameEN = e.EditionID, e.NameZH, e.NameEN
 		ed.StartsOn, ed.EndsOn, ed.Venue, ed.Capacity = e.StartsOn, e.EndsOn, e.Venue, e.Capacity
+		ed.DetailsChanged = at
 	case events.EditionDetailsChanged:
 		ed.NameZH, ed.NameEN, ed.StartsOn, ed.EndsOn, ed.Venue = e.NameZH, e.NameEN, e.StartsOn, e.EndsOn, e.Venue
+		ed.DetailsChanged = at
+		ed.DetailsSequence++
 	case events.InviteCodeRevoked:
 		if inv := ed.Invites[e.CodeHash]; inv != nil {
 			inv.Revoked = true
@@ -232,8 +249,14 @@ func (ed *Edition) Apply(payload any, at time.Time) {
 		ed.Tracks = append(ed.Tracks, Track{ID: e.TrackID, NameZH: e.NameZH, NameEN: e.NameEN})
 	case events.SessionScheduled:
 		ed.Sessions[e.SessionID] = &Session{ID: e.SessionID, Track: e.Track, Title: e.Title, Room: e.Room, Speakers: e.Speakers,
-			StartsAt: e.StartsAt, EndsAt: e.EndsAt, Capacity: e.Capacity}
+			StartsAt: e.StartsAt, EndsAt: e.EndsAt, Capacity: e.Capacity, Changed: at}
 		ed.SessionOrder = append(ed.SessionOrder, e.SessionID)
+	case events.SessionRescheduled:
+		if s := ed.Sessions[e.SessionID]; s != nil {
+			s.StartsAt, s.EndsAt, s.Room = e.StartsAt, e.EndsAt, e.Room
+			s.Changed = at
+			s.Sequence++
+		}
 	case events.SessionCapacityChanged:
 		if s := ed.Sessions[e.SessionID]; s != nil {
 			s.Capacity = e.Capacity
@@ -288,6 +311,11 @@ func (ed *Edition) Apply(payload any, at time.Time) {
 			r.Offers = map[string]time.Time{} // most registrations never get an offer
 		}
 		r.Offers[e.SessionID] = e.ExpiresAt
+		if r.OfferedAt == nil {
+			r.OfferedAt, r.Reminded = map[string]time.Time{}, map[string]bool{}
+		}
+		r.OfferedAt[e.SessionID] = at
+		delete(r.Reminded, e.SessionID) // a new offer for the same seat is reminded anew
 		ed.OpenOffers++
 		r.History = append(r.History, Step{At: at, Kind: "offered", Session: e.SessionID, Until: e.ExpiresAt})
 		if e.SessionID == "" {
@@ -304,6 +332,13 @@ func (ed *Edition) Apply(payload any, at time.Time) {
 			s.Offered++
 			r.Seats[e.SessionID] = events.StatusOffered
 		}
+	case events.OfferReminderDue:
+		r := ed.Regs[e.RegistrationID]
+		if r == nil || r.Reminded == nil {
+			return
+		}
+		r.Reminded[e.SessionID] = true
+		r.History = append(r.History, Step{At: at, Kind: "offer_reminder", Session: e.SessionID, Until: e.ExpiresAt})
 	case events.OfferAccepted:
 		r := ed.Regs[e.RegistrationID]
 		if r == nil {

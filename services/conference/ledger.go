@@ -13,7 +13,10 @@ type ledger = events.Ledger[*Edition]
 
 type request = events.Command[*Edition]
 
-func newLedger(id string, store events.Store, _ *slog.Logger, now func() time.Time) *ledger {
+// reminder is Config.OfferReminder: the fraction of an offer's window
+// after which the registrant is reminded (0: the default, negative: never).
+func newLedger(id string, store events.Store, _ *slog.Logger, now func() time.Time, reminder float64) *ledger {
+	reminder = reminderFraction(reminder)
 	return events.NewLedger(events.LedgerConfig[*Edition]{
 		Name:       "edition " + id,
 		Stream:     events.EditionStream(id),
@@ -22,9 +25,11 @@ func newLedger(id string, store events.Store, _ *slog.Logger, now func() time.Ti
 		New:        newEdition,
 		Apply:      func(ed *Edition, p any, at time.Time) { ed.Apply(p, at) },
 		Visibility: visibility,
-		// Offers lapse with nobody asking: the ledger's clock moves them on.
-		NextWake: func(ed *Edition) time.Time { return ed.nextExpiry() },
+		// Offers are reminded of and lapse with nobody asking: the
+		// ledger's clock moves them on.
+		NextWake: func(ed *Edition) time.Time { return ed.nextWake(reminder) },
 		Wake: request{Decide: func(ed *Edition, now time.Time, emit emit) (any, error) {
+			ed.remind(now, reminder, emit)
 			ed.expire(now, emit)
 			return nil, nil
 		}, Meta: events.Metadata{Actor: events.ActorSystem}},
@@ -35,7 +40,8 @@ func newLedger(id string, store events.Store, _ *slog.Logger, now func() time.Ti
 func visibility(p any) events.Visibility {
 	switch p.(type) {
 	case events.EditionScheduled, events.EditionCapacityChanged, events.PolicySet, events.TrackAdded,
-		events.SessionScheduled, events.SessionCapacityChanged, events.TicketTypeDefined, events.RegistrationWindowSet:
+		events.SessionScheduled, events.SessionCapacityChanged, events.TicketTypeDefined, events.RegistrationWindowSet,
+		events.SessionRescheduled:
 		return events.Public
 	case events.InviteCodeIssued, events.TicketScanRefused, events.GateDeviceRevoked:
 		return events.Staff

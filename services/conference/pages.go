@@ -42,7 +42,12 @@ func (s *Service) Pages(ui *web.UI) (*Pages, error) {
 	if err != nil {
 		return nil, fmt.Errorf("conference pages: %w", err)
 	}
-	return &Pages{s: s, ui: ui, t: t, index: newPageIndex(s.store, s.log)}, nil
+	p := &Pages{s: s, ui: ui, t: t, index: newPageIndex(s.store, s.log)}
+	// The subscription URLs are served from this index: the API that
+	// issues and revokes them waits for it, so a new URL works and an old
+	// one is refused by the time the member is answered.
+	s.feedWait = p.index.follower.WaitFor
+	return p, nil
 }
 
 // Run keeps the pages' index of editions and registrations current until
@@ -96,6 +101,7 @@ func (p *Pages) Mount(r chi.Router, session ...func(http.Handler) http.Handler) 
 		r.Get("/registrations/{id}", p.registration)
 		r.Post("/registrations/{id}", p.changeRegistration)
 		r.Get("/registrations/{id}/ticket.png", p.ticketPNG)
+		p.mountCalendar(r)
 		r.Get("/{edition}", func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, editionPath(chi.URLParam(r, "edition")), http.StatusMovedPermanently)
 		})

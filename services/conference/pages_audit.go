@@ -31,6 +31,7 @@ var auditKinds = map[string]string{
 	"conference.RegistrationWindowSet":  "window",
 	"conference.TrackAdded":             "track",
 	"conference.SessionScheduled":       "session",
+	"conference.SessionRescheduled":     "session",
 	"conference.TicketTypeDefined":      "ticket_type",
 	"conference.InviteCodeIssued":       "invite",
 	"conference.RegistrationCancelled":  "cancellation",
@@ -142,6 +143,8 @@ func auditWhat(tr web.Translator, e audit.Entry) string {
 		return tr.T("conference.audit.what.track", "name", nameIn(tr, v.NameZH, v.NameEN))
 	case events.SessionScheduled:
 		return tr.T("conference.audit.what.session", "title", v.Title, "capacity", n(v.Capacity))
+	case events.SessionRescheduled:
+		return tr.T("conference.audit.what.session_moved", "session", v.SessionID, "at", tr.DateTime(v.StartsAt))
 	case events.TicketTypeDefined:
 		return tr.T("conference.audit.what.ticket_type", "type", v.TicketType, "quota", n(v.Quota))
 	case events.InviteCodeIssued:

@@ -19,16 +19,20 @@ type pageIndex struct {
 	mu       sync.RWMutex
 	editions []string            // in the order they were scheduled
 	byMember map[string][]string // member id → registration ids, oldest first
+	// feeds maps a live calendar subscription token to its member, and
+	// feedOf a member to their live token.
+	feeds  map[string]string
+	feedOf map[string]string
 }
 
 func newPageIndex(store events.Store, log *slog.Logger) *pageIndex {
-	x := &pageIndex{byMember: map[string][]string{}}
+	x := &pageIndex{byMember: map[string][]string{}, feeds: map[string]string{}, feedOf: map[string]string{}}
 	x.follower = &events.Follower{
 		Name:  "conference pages",
 		Store: store,
-		// Only the two event types the index needs: a rush of check-ins or
+		// Only the event types the index needs: a rush of check-ins or
 		// offers costs it nothing.
-		Filter: events.Filter{TypePrefixes: []string{"conference.EditionScheduled", "conference.RegistrationPlaced"}},
+		Filter: events.Filter{TypePrefixes: []string{"conference.EditionScheduled", "conference.RegistrationPlaced", "conference.CalendarFeed"}},
 		Apply:  func(e events.Event) { x.apply(e, log) },
 		Logger: log,
 	}
@@ -57,7 +61,35 @@ func (x *pageIndex) apply(e events.Event, log *slog.Logger) {
 		if !slices.Contains(x.byMember[p.MemberID], p.RegistrationID) {
 			x.byMember[p.MemberID] = append(x.byMember[p.MemberID], p.RegistrationID)
 		}
+	case events.CalendarFeedIssued:
+		x.setFeed(p.MemberID, p.Personal.Token)
+	case events.CalendarFeedRevoked:
+		x.setFeed(p.MemberID, "")
 	}
+}
+
+// setFeed makes token (empty: none) the member's feed. A member's stream
+// is read in order, so each change replaces the last; the old token is
+// dropped with it, which is what makes a rotated URL stop working.
+func (x *pageIndex) setFeed(member, token string) {
+	if member == "" {
+		return
+	}
+	if old, ok := x.feedOf[member]; ok {
+		delete(x.feeds, old)
+	}
+	x.feedOf[member] = token
+	if token != "" {
+		x.feeds[token] = member
+	}
+}
+
+// feedMember is the member whose live subscription token this is.
+func (x *pageIndex) feedMember(token string) (string, bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	m, ok := x.feeds[token]
+	return m, ok
 }
 
 func (x *pageIndex) editionIDs() []string {

@@ -78,10 +78,13 @@ type registrationData struct {
 	Timeline                     []stepRow
 	Ticket                       bool
 	TicketSrc, TicketDownload    string
-	Action                       string // where the buttons post
-	CanCancel                    bool
-	CancelBy                     time.Time
-	Error                        string // why the last action was refused
+	// Calendar is the registration's calendar file, CalendarFeed the page
+	// of the visitor's subscription to all their sessions.
+	Calendar, CalendarFeed string
+	Action                 string // where the buttons post
+	CanCancel              bool
+	CancelBy               time.Time
+	Error                  string // why the last action was refused
 }
 
 type seatRow struct {
@@ -158,6 +161,11 @@ func (p *Pages) showRegistration(w http.ResponseWriter, r *http.Request, who aut
 		d.Timeline = append(d.Timeline, stepRow{At: st.At, Text: stepText(tr, st, title)})
 	}
 	if rv.Status == events.StatusConfirmed {
+		d.Calendar = registrationPath(rv.ID) + "/calendar.ics"
+		if p.pageCalendarLang(r) == calendarEN {
+			d.Calendar += "?lang=en"
+		}
+		d.CalendarFeed = pathCalendar
 		d.Ticket = true
 		d.TicketSrc = registrationPath(rv.ID) + "/ticket.png"
 		d.TicketDownload = d.TicketSrc + "?download=1"
@@ -186,6 +194,11 @@ func stepText(tr web.Translator, st Step, title func(string) string) string {
 			return tr.T("conference.timeline.offered_edition", "until", tr.DateTime(st.Until))
 		}
 		return tr.T("conference.timeline.offered_session", "session", title(st.Session), "until", tr.DateTime(st.Until))
+	case "offer_reminder":
+		if st.Session == "" {
+			return tr.T("conference.timeline.offer_reminder_edition", "until", tr.DateTime(st.Until))
+		}
+		return tr.T("conference.timeline.offer_reminder_session", "session", title(st.Session), "until", tr.DateTime(st.Until))
 	case "offer_expired":
 		if st.Session == "" {
 			return tr.T("conference.timeline.offer_expired_edition")

@@ -55,6 +55,7 @@ func (s *Service) mountAPI(r chi.Router) {
 	{
 		s.mountStaff(r)
 		s.mountBackOffice(r)
+		s.mountCalendar(r)
 		r.Get("/ticket-keys", s.handleTicketKeys)
 		r.Get("/editions/{edition}", s.handleEdition)
 		organizer := auth.RequireRole(auth.RoleOrganizer)
@@ -62,6 +63,7 @@ func (s *Service) mountAPI(r chi.Router) {
 		r.With(organizer).Patch("/editions/{edition}", s.handleChangeEdition)
 		r.With(organizer).Post("/editions/{edition}/sessions", s.handleAddSession)
 		r.With(organizer).Patch("/editions/{edition}/sessions/{session}", s.handleChangeSession)
+		r.With(organizer).Post("/editions/{edition}/sessions/{session}/reschedule", s.handleRescheduleSession)
 		r.With(organizer).Get("/editions/{edition}/sessions/{session}/attendees", s.handleAttendees)
 		r.With(organizer).Post("/editions/{edition}/invite-codes", s.handleIssueInvite)
 		gate := auth.RequireRole(auth.RoleGate, auth.RoleOrganizer)
@@ -81,6 +83,7 @@ func (s *Service) mountAPI(r chi.Router) {
 			r.Get("/registrations/{id}/timeline", s.handleTimeline)
 			r.Get("/registrations/{id}/ticket", s.handleTicket)
 			r.Get("/registrations/{id}/ticket.png", s.handleTicketPNG)
+			r.Get("/registrations/{id}/calendar.ics", s.handleRegistrationCalendar)
 		})
 	}
 }

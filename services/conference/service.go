@@ -24,6 +24,14 @@ type Config struct {
 	Verifier *auth.Verifier
 	// Clock replaces time.Now in tests.
 	Clock func() time.Time
+	// OfferReminder is the fraction of a waitlist offer's window after
+	// which the registrant is reminded (conference.OfferReminderDue):
+	// 0 means 0.5, halfway; a negative value sends no reminders.
+	OfferReminder float64
+	// PublicURL is the site's address as calendar apps reach it
+	// (https://yunqi.example), for subscription URLs. Empty: taken from
+	// each request's host.
+	PublicURL string
 }
 
 // Service is the conference service.
@@ -36,6 +44,10 @@ type Service struct {
 	// ledgers run until cancel, which Run calls when its context ends.
 	cancel  context.CancelFunc
 	ledgers *events.Ledgers[*Edition]
+
+	// feedWait, set by Pages, waits until the read model that serves
+	// subscription URLs has read the log up to a position.
+	feedWait func(ctx context.Context, p events.Position) bool
 }
 
 // New opens the service, generating the ticket key on first start.
@@ -52,6 +64,9 @@ func New(cfg Config, store events.Store, logger *slog.Logger) (*Service, error) 
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
+	if cfg.OfferReminder >= 1 {
+		return nil, fmt.Errorf("conference: offer reminder %v is not a fraction of the offer window below 1", cfg.OfferReminder)
+	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -62,7 +77,7 @@ func New(cfg Config, store events.Store, logger *slog.Logger) (*Service, error) 
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Service{cfg: cfg, store: store, log: logger, tickets: key, cancel: cancel}
-	s.ledgers = events.NewLedgers(ctx, func(id string) *ledger { return newLedger(id, store, logger, s.now) })
+	s.ledgers = events.NewLedgers(ctx, func(id string) *ledger { return newLedger(id, store, logger, s.now, cfg.OfferReminder) })
 	return s, nil
 }
 
