@@ -87,6 +87,10 @@ const maxFormBytes = 16 << 10
 // (identity's page session in this binary); pages for members send
 // strangers to the log-in page.
 func (p *Pages) Mount(r chi.Router, session ...func(http.Handler) http.Handler) {
+	// Calendar apps fetch a subscription with nothing but its URL, and its
+	// ?lang= picks the calendar's language rather than the site's: outside
+	// the pages' language control, which would redirect it away.
+	r.With(web.SecurityHeaders).Get("/conference/calendar/{token}.ics", p.feed)
 	r.Route("/conference", func(r chi.Router) {
 		r.Use(p.ui.Middleware)
 		r.Use(session...)

@@ -3,6 +3,7 @@ package conference
 import (
 	"context"
 	"errors"
+	"html/template"
 	"net/http"
 	"strings"
 	"time"
@@ -21,17 +22,11 @@ func (p *Pages) mountCalendar(r chi.Router) {
 	r.Get("/registrations/{id}/calendar.ics", p.registrationCalendar)
 	r.Get("/calendar", p.calendarPage)
 	r.Post("/calendar", p.changeCalendar)
-	// No session here: calendar apps fetch it with nothing but the URL,
-	// whose token is the whole of the authorisation.
-	r.Get("/calendar/{token}.ics", p.feed)
 }
 
 // pageCalendarLang is the calendar's language for a page visitor: the
-// lang parameter when there is one, else the page's language.
+// page's (the site's ?lang= control has set it by the time a page runs).
 func (p *Pages) pageCalendarLang(r *http.Request) calendarLang {
-	if q := r.URL.Query().Get("lang"); q != "" {
-		return calendarLangOf(q)
-	}
 	if p.tr(r).Lang == web.Chinese {
 		return calendarZH
 	}
@@ -122,7 +117,7 @@ func (p *Pages) memberEntries(ctx context.Context, member string, lang calendarL
 // calendarData is the page of the visitor's subscription URL.
 type calendarData struct {
 	URL    string // empty: none issued, or revoked
-	Webcal string // the same URL for calendar apps that open webcal:
+	Webcal template.URL // the same URL for calendar apps that open webcal:
 	Action string
 	Mine   string
 }
@@ -149,7 +144,7 @@ func (p *Pages) calendarPage(w http.ResponseWriter, r *http.Request) {
 			d.URL += "?lang=en"
 		}
 		_, rest, _ := strings.Cut(d.URL, "://")
-		d.Webcal = "webcal://" + rest
+		d.Webcal = template.URL("webcal://" + rest) // built here from our own URL, not from input
 	}
 	// The page shows the secret URL: it must not leak through a link's
 	// Referer, and a shared browser must not keep it in a cache.

@@ -162,9 +162,6 @@ func (p *Pages) showRegistration(w http.ResponseWriter, r *http.Request, who aut
 	}
 	if rv.Status == events.StatusConfirmed {
 		d.Calendar = registrationPath(rv.ID) + "/calendar.ics"
-		if p.pageCalendarLang(r) == calendarEN {
-			d.Calendar += "?lang=en"
-		}
 		d.CalendarFeed = pathCalendar
 		d.Ticket = true
 		d.TicketSrc = registrationPath(rv.ID) + "/ticket.png"
