@@ -116,7 +116,7 @@ func (p *Pages) memberEntries(ctx context.Context, member string, lang calendarL
 
 // calendarData is the page of the visitor's subscription URL.
 type calendarData struct {
-	URL    string // empty: none issued, or revoked
+	URL    string       // empty: none issued, or revoked
 	Webcal template.URL // the same URL for calendar apps that open webcal:
 	Action string
 	Mine   string
