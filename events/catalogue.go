@@ -13,5 +13,6 @@ func newCatalogue() *Registry {
 	registerConference(r)
 	registerAlliance(r)
 	registerContest(r)
+	registerNotify(r)
 	return r
 }

@@ -41,6 +41,53 @@ type UserPersonal struct {
 type UserRegistered struct {
 	UserID   string       `json:"user_id"`
 	Personal UserPersonal `json:"personal"`
+	// Lang is the language the person signed up in (zh-CN or en), which
+	// messages to them use until they choose another; empty in accounts
+	// from before it was recorded, which then get zh-CN.
+	Lang string `json:"lang,omitempty"`
+}
+
+// LanguageChosen sets the language messages to the person are written in.
+type LanguageChosen struct {
+	UserID string `json:"user_id"`
+	Lang   string `json:"lang"` // zh-CN or en
+}
+
+// EmailPersonal is an address in an event of its own.
+type EmailPersonal struct {
+	Email string `json:"email"`
+}
+
+// EmailChanged replaces the account's address. The new one is unverified
+// until an EmailVerified names it, so no message is mailed to it before.
+type EmailChanged struct {
+	UserID   string        `json:"user_id"`
+	Personal EmailPersonal `json:"personal"`
+}
+
+// VerificationPersonal is what the verification mail needs.
+type VerificationPersonal struct {
+	Email string `json:"email"`
+	// Code goes into the link the mail carries. It is in the log because
+	// the notifier, which may run in another process, writes the mail; it
+	// is personal, so it is sealed with the person's key like the address,
+	// and it proves only that the mail arrived: it opens no session.
+	Code string `json:"code"`
+}
+
+// EmailVerificationRequested asks the notifier to mail a verification
+// link to the address, at sign-up and after an address change.
+type EmailVerificationRequested struct {
+	UserID    string               `json:"user_id"`
+	Personal  VerificationPersonal `json:"personal"`
+	ExpiresAt time.Time            `json:"expires_at"`
+}
+
+// EmailVerified: the person followed the link; their address (the one in
+// Personal, which is the account's address at that moment) may be mailed.
+type EmailVerified struct {
+	UserID   string        `json:"user_id"`
+	Personal EmailPersonal `json:"personal"`
 }
 
 // EmailClaimed records which user owns an address. The first claim is
@@ -134,4 +181,8 @@ func registerIdentity(r *Registry) {
 	r.Register("identity.SessionStarted", SessionStarted{}, 1)
 	r.Register("identity.SessionRefreshed", SessionRefreshed{}, 1)
 	r.Register("identity.SessionRevoked", SessionRevoked{}, 1)
+	r.Register("identity.LanguageChosen", LanguageChosen{}, 1)
+	r.Register("identity.EmailChanged", EmailChanged{}, 1)
+	r.Register("identity.EmailVerificationRequested", EmailVerificationRequested{}, 1)
+	r.Register("identity.EmailVerified", EmailVerified{}, 1)
 }

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/go-chi/chi/v5"
 
@@ -39,7 +40,15 @@ type UI struct {
 	// notice ("you have logged out") may show on the shell's home page.
 	mu  sync.RWMutex
 	all catalog
+
+	// unread counts a person's unread notifications for the bell in the
+	// frame when the notifier runs in this process; without it the page
+	// script asks /notify/unread.
+	unread atomic.Pointer[func(userID string) int]
 }
+
+// SetUnread gives the frame's bell its count.
+func (u *UI) SetUnread(fn func(userID string) int) { u.unread.Store(&fn) }
 
 // New parses the layout, the shell's pages and catalogues. Any template or
 // catalogue error stops it, so a broken page fails at start-up rather than
@@ -139,6 +148,10 @@ type View struct {
 type Visitor struct {
 	ID   string
 	Name string
+	// Unread is the bell's count; -1 when this process cannot tell, and
+	// the page script fills it in.
+	Unread    int
+	BellLabel string
 }
 
 // LanguageLink is one entry of the language control.
@@ -201,7 +214,14 @@ func (ts *Templates) view(w http.ResponseWriter, r *http.Request, l Lang, p Page
 		v.Title = tr.T(p.Title)
 	}
 	if who, ok := auth.FromContext(r.Context()); ok {
-		v.Visitor = &Visitor{ID: who.UserID, Name: who.DisplayName}
+		v.Visitor = &Visitor{ID: who.UserID, Name: who.DisplayName, Unread: -1}
+		if fn := ts.ui.unread.Load(); fn != nil {
+			v.Visitor.Unread = (*fn)(who.UserID)
+		}
+		v.Visitor.BellLabel = tr.T("shell.bell.label")
+		if v.Visitor.Unread > 0 {
+			v.Visitor.BellLabel = tr.T("shell.bell.unread", "n", tr.Number(int64(v.Visitor.Unread)))
+		}
 	}
 	if key := ts.ui.takeFlash(w, r); key != "" {
 		v.Flash = ts.ui.flashText(l, key)

@@ -36,3 +36,35 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 });
+
+// The bell in the frame shows how many notifications are unread. A page
+// drawn by a service that runs without the notifier leaves the count to
+// this script, which also keeps it current while the page stays open.
+document.addEventListener("DOMContentLoaded", function () {
+  var bell = document.querySelector("a.bell[data-unread-src]");
+  if (!bell || !window.fetch) {
+    return;
+  }
+  var count = bell.querySelector("[data-unread]");
+  function refresh() {
+    fetch(bell.getAttribute("data-unread-src"), { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (body) {
+        if (!body || !body.signed_in) {
+          return;
+        }
+        count.textContent = body.unread > 0 ? String(body.unread) : "";
+        count.hidden = !(body.unread > 0);
+        if (body.label) {
+          bell.setAttribute("aria-label", body.label);
+        }
+      })
+      .catch(function () {});
+  }
+  refresh();
+  setInterval(function () {
+    if (!document.hidden) {
+      refresh();
+    }
+  }, 60000);
+});

@@ -30,6 +30,7 @@ type serveConfig struct {
 	Demo            bool
 	Identity        identityFlags
 	Engines         engineFlags
+	Notify          notifyFlags
 	// Services is the --services list as given; only is what it selects
 	// (empty: every service), gateway whether this process is the gateway.
 	Services    string
@@ -94,6 +95,7 @@ func parseServe(args []string, getenv func(string) string, stdout io.Writer) (c 
 	set.Bool(&c.Demo, "demo", false, "seed demo data into an empty event log: the historic conference editions (closed) and next year's (open), the alliance's founding members, the 2013 contest and one in progress, a sample blog published as a collection, and staff accounts for each role, whose passwords are printed; a log with events is left as it is")
 	c.Identity.register(set)
 	c.Engines.register(set)
+	c.Notify.register(set)
 	set.String(&c.Services, "services", "all",
 		"services this process runs: all, or a comma-separated list of "+strings.Join(serviceNames, ", ")+"; or gateway alone",
 		config.Check(func(v string) error {
@@ -203,6 +205,12 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 
 	deps := c.deps(eng.store, logger, registry)
 	deps.openIndex = eng.openIndex
+	if c.runs("notify") {
+		if deps.mailer, err = c.Notify.mailer(); err != nil {
+			return err
+		}
+		deps.siteURL = siteURL(deps.publicURL, ln.Addr())
+	}
 	if !c.runs("identity") {
 		if deps.verifier, deps.pageSession, err = c.remoteAuth(logger); err != nil {
 			return err

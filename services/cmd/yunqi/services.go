@@ -18,6 +18,7 @@ import (
 	"github.com/yunqi-town/yunqi/services/conference"
 	"github.com/yunqi-town/yunqi/services/contest"
 	"github.com/yunqi-town/yunqi/services/identity"
+	"github.com/yunqi-town/yunqi/services/notify"
 	"github.com/yunqi-town/yunqi/services/search"
 	"github.com/yunqi-town/yunqi/web"
 )
@@ -45,7 +46,7 @@ type service struct {
 
 // serviceNames are the services serve can run, in the order they start;
 // "gateway" is not among them, since it runs alone.
-var serviceNames = []string{"identity", "search", "conference", "blog", "alliance", "contest"}
+var serviceNames = []string{"identity", "search", "conference", "blog", "alliance", "contest", "notify"}
 
 // servicePrefixes are the paths a service answers, on segment boundaries:
 // its API under /api/<name> and its pages under /<name>. Identity also
@@ -73,6 +74,7 @@ var serviceOpenAPI = map[string]func() []byte{
 	"blog":       blog.OpenAPI,
 	"alliance":   alliance.OpenAPI,
 	"contest":    contest.OpenAPI,
+	"notify":     notify.OpenAPI,
 }
 
 // serviceDeps is what services are built from.
@@ -96,6 +98,10 @@ type serviceDeps struct {
 	// another process; with identity here, its own are used.
 	verifier    *auth.Verifier
 	pageSession func(http.Handler) http.Handler
+	// mailer sends notification email (nil: inbox only); siteURL is the
+	// address mail links point to.
+	mailer  notify.Mailer
+	siteURL string
 }
 
 func (d serviceDeps) runs(name string) bool { return len(d.only) == 0 || slices.Contains(d.only, name) }
@@ -203,6 +209,20 @@ func newServices(deps serviceDeps) ([]service, func(http.Handler) http.Handler, 
 		}
 		out = append(out, service{name: "contest", ready: ct.Ready, run: ct.Run,
 			mount: func(r chi.Router) { ct.Mount(r); pages.Mount(r, pageSession) }})
+	}
+	if deps.runs("notify") {
+		nt, err := notify.New(notify.Config{Verifier: verifier, Mailer: deps.mailer, BaseURL: deps.siteURL,
+			KeyFile: notifyKeyFile(deps.dataDir), Registry: deps.registry}, deps.store, deps.logger)
+		if err != nil {
+			return nil, nil, err
+		}
+		pages, err := nt.Pages(deps.ui)
+		if err != nil {
+			return nil, nil, err
+		}
+		deps.ui.SetUnread(nt.Unread)
+		out = append(out, service{name: "notify", ready: nt.Ready, run: nt.Run,
+			mount: func(r chi.Router) { nt.Mount(r); pages.Mount(r, pageSession) }})
 	}
 	for i := range out {
 		out[i].openAPI = serviceOpenAPI[out[i].name]()
