@@ -153,6 +153,15 @@ var authzTable = map[string]routeRule{
 	"GET /api/conference/registrations/{id}/ticket":                       {access: signedIn, path: "/api/conference/registrations/matrix.0193a5d0-0000-7000-8000-000000000000/ticket"},
 	"GET /api/conference/registrations/{id}/ticket.png":                   {access: signedIn, path: "/api/conference/registrations/matrix.0193a5d0-0000-7000-8000-000000000000/ticket.png"},
 
+	// conference calendars: a registration's file is its owner's (anyone
+	// else's is not found); every member may have a subscription URL;
+	// organizers move sessions.
+	"GET /api/conference/registrations/{id}/calendar.ics":                   {access: signedIn, path: "/api/conference/registrations/matrix.0193a5d0-0000-7000-8000-000000000000/calendar.ics"},
+	"POST /api/conference/calendar-feed":                                    {access: signedIn},
+	"GET /api/conference/calendar-feed":                                     {access: signedIn},
+	"DELETE /api/conference/calendar-feed":                                  {access: signedIn},
+	"POST /api/conference/editions/{edition}/sessions/{session}/reschedule": {access: roleGated, roles: []string{auth.RoleOrganizer}, path: "/api/conference/editions/matrix/sessions/keynote/reschedule", body: `{}`},
+
 	// contest: contests and the gallery are public; organizers run the
 	// contest and see rankings; judges see and score only what is assigned
 	// to them (organizer does not imply judge); team routes are for
@@ -329,6 +338,14 @@ var authzTable = map[string]routeRule{
 	"GET /conference/registrations/{id}":                       {access: pageSession, path: "/conference/registrations/matrix.0193a5d0-0000-7000-8000-000000000000"},
 	"POST /conference/registrations/{id}":                      {access: pageSession, path: "/conference/registrations/matrix.0193a5d0-0000-7000-8000-000000000000"},
 	"GET /conference/registrations/{id}/ticket.png":            {access: pageSession, path: "/conference/registrations/matrix.0193a5d0-0000-7000-8000-000000000000/ticket.png"},
+
+	// conference calendar pages; a subscription URL's token is its whole
+	// authorisation, so the feed itself is public
+	"GET /conference/registrations/{id}/calendar.ics": {access: pageSession, path: "/conference/registrations/matrix.0193a5d0-0000-7000-8000-000000000000/calendar.ics"},
+	"GET /conference/calendar":                        {access: pageSession},
+	"POST /conference/calendar":                       {access: pageSession},
+	"GET /conference/calendar/{token}.ics":            {access: public, path: "/conference/calendar/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.ics"},
+
 	// the gate app (gate staff or organizers) and the organisers' gate screen;
 	// the app's worker and manifest hold nothing private
 	"GET /conference/gate":                                         {access: public},
