@@ -96,7 +96,7 @@ func TestTimeline(t *testing.T) {
 	}
 	f.do("DELETE", "/api/identity/tokens", nil, withCookie(a.refresh))
 
-	want := []string{"session_ended", "role_revoked", "profile_updated", "role_granted", "session_started", "registered"}
+	want := []string{"session_ended", "role_revoked", "profile_updated", "role_granted", "session_started", "email_verification_requested", "registered"}
 	var tl timelineResponse
 	var body string
 	eventually(t, "the timeline to show every event", func() bool {
@@ -138,7 +138,7 @@ func TestTimeline(t *testing.T) {
 	cursor := page.NextCursor
 	page = timelineResponse{}
 	f.do("GET", "/api/identity/me/timeline?limit=4&cursor="+cursor, nil, bearer(a.access)).decode(t, &page)
-	if len(page.Entries) != 2 || page.NextCursor != "" || page.Entries[1].Kind != "registered" {
+	if len(page.Entries) != 3 || page.NextCursor != "" || page.Entries[2].Kind != "registered" {
 		t.Fatalf("second page = %+v", page)
 	}
 	problemOf(t, f.do("GET", "/api/identity/me/timeline?limit=0", nil, bearer(a.access)), http.StatusUnprocessableEntity)
@@ -147,11 +147,11 @@ func TestTimeline(t *testing.T) {
 	var other timelineResponse
 	f.do("GET", "/api/identity/me/timeline", nil, bearer(b.access)).decode(t, &other)
 	for _, e := range other.Entries {
-		if e.Kind != "registered" && e.Kind != "session_started" {
+		if e.Kind != "registered" && e.Kind != "email_verification_requested" && e.Kind != "session_started" {
 			t.Fatalf("B's timeline has %+v", e)
 		}
 	}
-	if len(other.Entries) != 2 {
+	if len(other.Entries) != 3 {
 		t.Fatalf("B's timeline = %+v", other.Entries)
 	}
 	if err := f.svc.Ready(t.Context()); err != nil {
@@ -182,7 +182,7 @@ func TestTimelineRebuiltAfterRestart(t *testing.T) {
 	eventually(t, "the rebuilt timeline", func() bool {
 		var tl timelineResponse
 		f.do("GET", "/api/identity/me/timeline", nil, bearer(s.access)).decode(t, &tl)
-		return len(tl.Entries) == 2
+		return len(tl.Entries) == 3 // registered, verification asked, logged in
 	})
 }
 
