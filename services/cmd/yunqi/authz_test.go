@@ -260,6 +260,26 @@ var authzTable = map[string]routeRule{
 	"POST /identity/me/verification": {access: pageSession},
 	// The link of the verification mail: no log-in, the code is the proof.
 	"GET /identity/verify-email": {access: public, path: "/identity/verify-email?u=0193a5d0-0000-7000-8000-000000000000&c=forged"},
+	// notify: a person's own inbox, preferences and overview; the mail
+	// report is for organisers. The bell's count answers strangers with 0,
+	// and the unsubscribe link works without a log-in: its token is the proof.
+	"GET /api/notify/inbox":            {access: signedIn},
+	"POST /api/notify/inbox/read":      {access: signedIn},
+	"POST /api/notify/inbox/{id}/read": {access: signedIn, path: "/api/notify/inbox/0193a5d0-0000-7000-8000-000000000000/read"},
+	"GET /api/notify/preferences":      {access: signedIn},
+	"PUT /api/notify/preferences":      {access: signedIn, body: `{"email":{"seat_offered":true}}`},
+	"GET /api/notify/overview":         {access: signedIn},
+	"GET /api/notify/mail":             {access: roleGated, roles: []string{auth.RoleOrganizer}},
+	"GET /notify/":                     {access: pageSession},
+	"POST /notify/":                    {access: pageSession},
+	"GET /notify/me":                   {access: pageSession},
+	"GET /notify/preferences":          {access: pageSession},
+	"POST /notify/preferences":         {access: pageSession},
+	"GET /notify/staff/mail":           {access: pageSession},
+	"GET /notify/unread":               {access: public},
+	"GET /notify/unsubscribe":          {access: public, path: "/notify/unsubscribe?t=forged"},
+	"POST /notify/unsubscribe":         {access: public, path: "/notify/unsubscribe?t=forged"},
+
 	// identity staff roles: organisers grant and revoke, and read the history.
 	"GET /api/identity/users":                      {access: roleGated, roles: []string{auth.RoleOrganizer}, path: "/api/identity/users?q=ada"},
 	"PUT /api/identity/users/{id}/roles/{role}":    {access: roleGated, roles: []string{auth.RoleOrganizer}, path: "/api/identity/users/0193a5d0-0000-7000-8000-000000000000/roles/reviewer"},
