@@ -148,7 +148,7 @@ func newServices(deps serviceDeps) ([]service, func(http.Handler) http.Handler, 
 			mount: func(r chi.Router) { sr.Mount(r); pages.Mount(r, pageSession) }})
 	}
 	if deps.runs("conference") {
-		conf, err := conference.New(conference.Config{DataDir: deps.dataDir, Verifier: verifier}, deps.store, deps.logger)
+		conf, err := conference.New(conference.Config{DataDir: deps.dataDir, Verifier: verifier, PublicURL: deps.publicURL}, deps.store, deps.logger)
 		if err != nil {
 			return nil, nil, err
 		}
