@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"strconv"
@@ -142,7 +143,15 @@ func NewSMTPMailer(cfg SMTPConfig) (Mailer, error) {
 		opts = append(opts, mail.WithTLSPolicy(mail.TLSOpportunistic))
 	}
 	if t.user != "" {
-		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover), mail.WithUsername(t.user), mail.WithPassword(t.pass))
+		auth := mail.SMTPAuthAutoDiscover
+		if ip := net.ParseIP(t.host); t.host == "localhost" || ip != nil && ip.IsLoopback() {
+			// A relay on this machine (a local MTA, a test server) may take
+			// a password without TLS: it never crosses a network. Anywhere
+			// else the mechanism is discovered and a password is sent only
+			// encrypted, as go-mail insists.
+			auth = mail.SMTPAuthPlainNoEnc
+		}
+		opts = append(opts, mail.WithSMTPAuth(auth), mail.WithUsername(t.user), mail.WithPassword(t.pass))
 	}
 	if cfg.DKIMKeyFile != "" {
 		pemBytes, err := os.ReadFile(cfg.DKIMKeyFile)
