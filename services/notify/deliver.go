@@ -177,15 +177,15 @@ func (o *outbox) deliver(ctx context.Context, batch []*outMail) {
 		msgs[i] = c.msg
 	}
 	sendCtx, cancel := context.WithTimeout(ctx, s.cfg.Lease/2)
-	errs := s.cfg.Mailer.Send(sendCtx, msgs)
-	cancel()
-	for i, c := range sending {
+	defer cancel()
+	s.cfg.Mailer.Send(sendCtx, msgs, func(i int, err error) {
 		// Recording must not be cut short by shutdown: the server has the
 		// message, and an unrecorded one would be sent again.
 		rec, stop := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		o.record(rec, c.om, events.Exact(c.rev), c.msg, errs[i])
-		stop()
-	}
+		defer stop()
+		c := sending[i]
+		o.record(rec, c.om, events.Exact(c.rev), c.msg, err)
+	})
 	s.metrics.batch(len(sending))
 }
 

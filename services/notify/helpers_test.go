@@ -11,7 +11,7 @@ import (
 	"github.com/yunqi-town/yunqi/events/sqlitestore"
 )
 
-func openStore(t *testing.T) *sqlitestore.Store {
+func openStore(t testing.TB) *sqlitestore.Store {
 	t.Helper()
 	store, err := sqlitestore.Open(filepath.Join(t.TempDir(), "log.db"), sqlitestore.Options{})
 	if err != nil {
@@ -22,7 +22,7 @@ func openStore(t *testing.T) *sqlitestore.Store {
 }
 
 // put appends payloads to stream as one append.
-func put(t *testing.T, store events.Store, stream string, payloads ...any) events.Position {
+func put(t testing.TB, store events.Store, stream string, payloads ...any) events.Position {
 	t.Helper()
 	var ps []events.Proposed
 	for _, p := range payloads {
@@ -47,19 +47,19 @@ type fakeMailer struct {
 	fail func(Message) error
 }
 
-func (f *fakeMailer) Send(_ context.Context, msgs []Message) []error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	errs := make([]error, len(msgs))
+func (f *fakeMailer) Send(_ context.Context, msgs []Message, done func(int, error)) {
 	for i, m := range msgs {
+		var err error
 		if f.fail != nil {
-			if errs[i] = f.fail(m); errs[i] != nil {
-				continue
-			}
+			err = f.fail(m)
 		}
-		f.got = append(f.got, m)
+		if err == nil {
+			f.mu.Lock()
+			f.got = append(f.got, m)
+			f.mu.Unlock()
+		}
+		done(i, err)
 	}
-	return errs
 }
 func (f *fakeMailer) Check(context.Context) error { return nil }
 func (f *fakeMailer) String() string              { return "fake" }
@@ -72,7 +72,7 @@ func (f *fakeMailer) sent() []Message {
 
 // start runs a notifier on store until the test ends and waits until it
 // has caught up.
-func start(t *testing.T, store events.Store, cfg Config) *Service {
+func start(t testing.TB, store events.Store, cfg Config) *Service {
 	t.Helper()
 	if cfg.Mailer != nil && cfg.BaseURL == "" {
 		cfg.BaseURL = "https://yunqi.example"
@@ -92,7 +92,7 @@ func start(t *testing.T, store events.Store, cfg Config) *Service {
 	return s
 }
 
-func eventually(t *testing.T, what string, ok func() bool) {
+func eventually(t testing.TB, what string, ok func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !ok() {
@@ -109,7 +109,7 @@ const (
 )
 
 // member registers an account, verified when verified is set.
-func member(t *testing.T, store events.Store, id, name, email, lang string, verified bool) {
+func member(t testing.TB, store events.Store, id, name, email, lang string, verified bool) {
 	t.Helper()
 	evs := []any{events.UserRegistered{UserID: id, Personal: events.UserPersonal{Email: email, DisplayName: name}, Lang: lang}}
 	if verified {

@@ -27,10 +27,12 @@ type Message struct {
 	Language string
 }
 
-// Mailer delivers messages. Send returns one error per message (nil:
-// accepted by the server); an error that IsTemporary may succeed later.
+// Mailer delivers messages. Send calls done for each message as soon as
+// the server has answered it (nil: accepted), so that the acceptance is
+// recorded before the next message goes; a DeliveryError says whether
+// trying later may help.
 type Mailer interface {
-	Send(ctx context.Context, msgs []Message) []error
+	Send(ctx context.Context, msgs []Message, done func(i int, err error))
 	// Check connects and logs in, to tell a wrong setting at start-up.
 	Check(ctx context.Context) error
 	String() string // the server, without secrets, for logs
@@ -246,39 +248,29 @@ func (m *smtpMailer) build(msg Message) (*mail.Msg, error) {
 	return mm, nil
 }
 
-func (m *smtpMailer) Send(ctx context.Context, msgs []Message) []error {
-	errs := make([]error, len(msgs))
-	var built []*mail.Msg
-	var index []int
-	for i, msg := range msgs {
-		mm, err := m.build(msg)
-		if err != nil {
-			errs[i] = err
-			continue
-		}
-		built = append(built, mm)
-		index = append(index, i)
-	}
-	if len(built) == 0 {
-		return errs
-	}
+func (m *smtpMailer) Send(ctx context.Context, msgs []Message, done func(i int, err error)) {
 	c, err := m.client()
 	if err == nil {
-		err = c.DialAndSendWithContext(ctx, built...)
+		err = c.DialWithContext(ctx)
 	}
-	if err == nil {
-		return errs
-	}
-	for j, mm := range built {
-		i := index[j]
-		if mm.HasSendError() {
-			errs[i] = &DeliveryError{Temporary: mm.SendErrorIsTemp(), Reason: reasonOf(mm.SendError())}
-			continue
+	if err != nil {
+		for i := range msgs {
+			done(i, &DeliveryError{Temporary: true, Reason: reasonOf(err)})
 		}
-		if !mm.IsDelivered() {
-			// Not reached: the connection failed before it got its turn.
-			errs[i] = &DeliveryError{Temporary: true, Reason: reasonOf(err)}
-		}
+		return
 	}
-	return errs
+	defer c.Close()
+	for i, msg := range msgs {
+		mm, err := m.build(msg)
+		if err == nil {
+			if err = c.Send(mm); err != nil {
+				temp := true
+				if mm.HasSendError() {
+					temp, err = mm.SendErrorIsTemp(), mm.SendError()
+				}
+				err = &DeliveryError{Temporary: temp, Reason: reasonOf(err)}
+			}
+		}
+		done(i, err)
+	}
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/yunqi-town/yunqi/events"
 )
 
-func edition(t *testing.T, store events.Store, id string, payloads ...any) {
+func edition(t testing.TB, store events.Store, id string, payloads ...any) {
 	t.Helper()
 	put(t, store, events.EditionStream(id), append([]any{events.EditionScheduled{EditionID: id, NameZH: "2027 云栖大会",
 		NameEN: "Yunqi Conference 2027", StartsOn: "2027-10-20", EndsOn: "2027-10-21", Venue: "云栖小镇", Capacity: 1}}, payloads...)...)
@@ -282,7 +282,10 @@ func TestMarkReadAndOverview(t *testing.T) {
 	edition(t, store, "e27", events.RegistrationPlaced{EditionID: "e27", RegistrationID: "e27-b", MemberID: bo, Status: events.StatusConfirmed},
 		events.TicketCheckedIn{EditionID: "e27", RegistrationID: "e27-b", Gate: "east", Device: "gate-phone-7"})
 	eventually(t, "Ada has two notifications", func() bool { return len(inboxKinds(s, ada)) == 2 })
-	eventually(t, "Bo is checked in", func() bool { b := s.overview(bo, "en", 1); return len(b.Registrations) == 1 && b.Registrations[0].CheckedIn })
+	eventually(t, "Bo is checked in", func() bool {
+		b := s.overview(bo, "en", 1)
+		return len(b.Registrations) == 1 && b.Registrations[0].CheckedIn
+	})
 
 	o := s.overview(ada, "en", 10)
 	if len(o.Applications) != 1 || len(o.Registrations) != 0 || o.Unread != 2 {
@@ -351,7 +354,9 @@ func TestEveryKindIsWrittenInBothLanguages(t *testing.T) {
 					t.Errorf("%s %s renders %q", l, k.Kind, part)
 				}
 			}
-			zh := strings.ContainsFunc(m.Subject, func(r rune) bool { return r >= 0x4e00 && r <= 0x9fff && !strings.ContainsRune("云栖大会小镇实践青禾作品进步集", r) })
+			zh := strings.ContainsFunc(m.Subject, func(r rune) bool {
+				return r >= 0x4e00 && r <= 0x9fff && !strings.ContainsRune("云栖大会小镇实践青禾作品进步集", r)
+			})
 			if l == "zh-CN" && !zh || l == "en" && zh {
 				t.Errorf("%s %s subject is not in its language: %q", l, k.Kind, m.Subject)
 			}

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
+	"time"
 
 	"github.com/yunqi-town/yunqi/infra/config"
 	"github.com/yunqi-town/yunqi/services/notify"
@@ -16,6 +18,7 @@ type notifyFlags struct {
 	DKIMKeyFile  string
 	DKIMSelector string
 	DKIMDomain   string
+	MailLease    time.Duration
 }
 
 func (f *notifyFlags) register(set *config.Set) {
@@ -33,6 +36,14 @@ func (f *notifyFlags) register(set *config.Set) {
 	set.String(&f.DKIMKeyFile, "dkim-key-file", "", "PEM private key that DKIM-signs every notification email (default: unsigned)")
 	set.String(&f.DKIMSelector, "dkim-selector", "", "DKIM selector under which the key's public half is published in DNS")
 	set.String(&f.DKIMDomain, "dkim-domain", "", "DKIM signing domain (default: the domain of --smtp-from)")
+	set.Duration(&f.MailLease, "mail-lease", time.Minute,
+		"how long a mail one notifier claimed is left to it before another notifier takes it over (it may have died mid-send)",
+		config.Check(func(d time.Duration) error {
+			if d < time.Second || d > time.Hour {
+				return errors.New("must be from 1s to 1h")
+			}
+			return nil
+		}))
 }
 
 // mailer is the configured mailer, nil without --smtp-url.

@@ -27,14 +27,18 @@ func TestHelperServe(t *testing.T) {
 	if data == "" {
 		t.Skip("runs only as the server of TestRushSurvivesSIGKILL")
 	}
-	err := run(context.Background(), []string{"serve", "--data", data, "--addr", "127.0.0.1:0", "--log-level", "error"}, quietEnv(), os.Stdout)
+	args := []string{"serve", "--data", data, "--addr", "127.0.0.1:0", "--log-level", "error"}
+	if extra := os.Getenv("YUNQI_TEST_SERVE_ARGS"); extra != "" {
+		args = append(args, strings.Split(extra, "\n")...)
+	}
+	err := run(context.Background(), args, quietEnv(), os.Stdout)
 	t.Fatalf("server stopped: %v", err)
 }
 
-func startChildServer(t *testing.T, data string) (*exec.Cmd, string) {
+func startChildServer(t *testing.T, data string, extra ...string) (*exec.Cmd, string) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperServe$")
-	cmd.Env = append(os.Environ(), "YUNQI_TEST_SERVE_DATA="+data)
+	cmd.Env = append(os.Environ(), "YUNQI_TEST_SERVE_DATA="+data, "YUNQI_TEST_SERVE_ARGS="+strings.Join(extra, "\n"))
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -210,6 +210,7 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 			return err
 		}
 		deps.siteURL = siteURL(deps.publicURL, ln.Addr())
+		deps.mailLease = c.Notify.MailLease
 	}
 	if !c.runs("identity") {
 		if deps.verifier, deps.pageSession, err = c.remoteAuth(logger); err != nil {

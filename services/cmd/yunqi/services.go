@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
@@ -100,8 +101,9 @@ type serviceDeps struct {
 	pageSession func(http.Handler) http.Handler
 	// mailer sends notification email (nil: inbox only); siteURL is the
 	// address mail links point to.
-	mailer  notify.Mailer
-	siteURL string
+	mailer    notify.Mailer
+	siteURL   string
+	mailLease time.Duration
 }
 
 func (d serviceDeps) runs(name string) bool { return len(d.only) == 0 || slices.Contains(d.only, name) }
@@ -212,7 +214,7 @@ func newServices(deps serviceDeps) ([]service, func(http.Handler) http.Handler, 
 	}
 	if deps.runs("notify") {
 		nt, err := notify.New(notify.Config{Verifier: verifier, Mailer: deps.mailer, BaseURL: deps.siteURL,
-			KeyFile: notifyKeyFile(deps.dataDir), Registry: deps.registry}, deps.store, deps.logger)
+			KeyFile: notifyKeyFile(deps.dataDir), Registry: deps.registry, Lease: deps.mailLease}, deps.store, deps.logger)
 		if err != nil {
 			return nil, nil, err
 		}
