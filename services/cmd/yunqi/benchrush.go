@@ -138,11 +138,63 @@ type rushResult struct {
 	elapsed        time.Duration
 	p50, p99       time.Duration
 	oversold, lost int
+	// inboxLag: from the last answer until every confirmation was in its
+	// owner's inbox (when a notifier runs).
+	inboxLag      time.Duration
+	inboxMeasured bool
 }
 
 func (r rushResult) line() string {
-	return fmt.Sprintf("rush: %d registrations in %.1f s (%.0f/s), p50 %d ms, p99 %d ms, oversold %d, lost %d",
+	s := fmt.Sprintf("rush: %d registrations in %.1f s (%.0f/s), p50 %d ms, p99 %d ms, oversold %d, lost %d",
 		r.n, r.elapsed.Seconds(), float64(r.n)/r.elapsed.Seconds(), r.p50.Milliseconds(), r.p99.Milliseconds(), r.oversold, r.lost)
+	if r.inboxMeasured {
+		s += fmt.Sprintf(", every confirmation in its owner's inbox %.1f s after the last answer", r.inboxLag.Seconds())
+	}
+	return s
+}
+
+// inboxLag is how long after the rush's last answer the notifier has put
+// every confirmation into its owner's inbox. The notifier applies the log
+// in order, so the members answered last stand for everyone; a sample of
+// the others is checked too. Without a notifier (its API answers 404)
+// nothing is measured.
+func inboxLag(ctx context.Context, client *rushClient, members []member, finished []int, end time.Time) (time.Duration, bool, error) {
+	if len(finished) == 0 {
+		return 0, false, nil
+	}
+	var probe struct {
+		Items []struct {
+			Kind string `json:"kind"`
+		} `json:"items"`
+	}
+	if code, _ := client.do(ctx, "GET", "/api/notify/inbox?limit=1", members[0].token, "", nil, &probe); code == http.StatusNotFound {
+		return 0, false, nil
+	}
+	check := finished[max(0, len(finished)-50):]
+	for i := 0; i < len(finished); i += max(1, len(finished)/200) {
+		check = append(check, finished[i])
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for _, i := range check {
+		for {
+			probe.Items = nil
+			if _, err := client.do(ctx, "GET", "/api/notify/inbox?limit=5", members[i].token, "", nil, &probe); err != nil {
+				return 0, false, err
+			}
+			if slices.ContainsFunc(probe.Items, func(it struct {
+				Kind string `json:"kind"`
+			}) bool {
+				return it.Kind == "registration_confirmed" || it.Kind == "registration_waitlisted"
+			}) {
+				break
+			}
+			if time.Now().After(deadline) {
+				return 0, false, fmt.Errorf("after the rush: member %d's confirmation is not in their inbox after 2 minutes", i)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return time.Since(end), true, nil
 }
 
 // rushClient talks to the server with enough connections for every client.
@@ -298,6 +350,8 @@ func rush(ctx context.Context, c rushConfig, stdout io.Writer) (rushResult, erro
 	answers := make([]placement, len(members))
 	latencies := make([]time.Duration, len(members))
 	failures := make([]error, len(members))
+	finished := make([]int, 0, len(members)) // member indexes in the order their answers came
+	var finishedMu sync.Mutex
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	if c.CPUProfile != "" {
@@ -331,6 +385,9 @@ func rush(ctx context.Context, c rushConfig, stdout io.Writer) (rushResult, erro
 					time.Sleep(time.Duration(attempt+1) * 50 * time.Millisecond)
 				}
 				latencies[i], failures[i] = time.Since(t0), err
+				finishedMu.Lock()
+				finished = append(finished, i)
+				finishedMu.Unlock()
 			}
 		})
 	}
@@ -348,8 +405,13 @@ func rush(ctx context.Context, c rushConfig, stdout io.Writer) (rushResult, erro
 			return rushResult{}, fmt.Errorf("member %d: %w", i, err)
 		}
 	}
+	lag, lagMeasured, err := inboxLag(ctx, client, members, finished, start.Add(elapsed))
+	if err != nil {
+		return rushResult{}, err
+	}
 	slices.Sort(latencies)
-	res := rushResult{n: len(members), elapsed: elapsed, p50: latencies[len(latencies)/2], p99: latencies[len(latencies)*99/100]}
+	res := rushResult{n: len(members), elapsed: elapsed, p50: latencies[len(latencies)/2], p99: latencies[len(latencies)*99/100],
+		inboxLag: lag, inboxMeasured: lagMeasured}
 
 	got := map[string]placement{}
 	for _, a := range answers {
