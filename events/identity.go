@@ -172,6 +172,32 @@ type SessionRevoked struct {
 	Reason    string `json:"reason"`
 }
 
+// SessionRevoked may carry the access token that was in use when the
+// person logged out, so every service refuses it before it expires.
+// AccessTokenRevoked is that deny-list entry: the token's id and when it
+// would have expired anyway (after which the entry is dropped).
+type AccessTokenRevoked struct {
+	JTI       string    `json:"jti"`
+	UserID    string    `json:"user_id"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// Who asked for an erasure.
+const (
+	ErasedBySelf  = "self"
+	ErasedByStaff = "staff"
+)
+
+// AccountErased closes an account for ever. The person's data key has
+// been destroyed, so every personal field sealed under it reads as erased
+// in every copy of the log; projections drop or redact what they held for
+// the person, sessions end, and the address may sign up again. It carries
+// nothing personal: the user id is an opaque uuid.
+type AccountErased struct {
+	UserID string `json:"user_id"`
+	By     string `json:"by"` // ErasedBySelf or ErasedByStaff
+}
+
 func registerIdentity(r *Registry) {
 	r.Register("identity.UserRegistered", UserRegistered{}, 1)
 	r.Register("identity.EmailClaimed", EmailClaimed{}, 1)
@@ -185,4 +211,6 @@ func registerIdentity(r *Registry) {
 	r.Register("identity.EmailChanged", EmailChanged{}, 1)
 	r.Register("identity.EmailVerificationRequested", EmailVerificationRequested{}, 1)
 	r.Register("identity.EmailVerified", EmailVerified{}, 1)
+	r.Register("identity.AccessTokenRevoked", AccessTokenRevoked{}, 1)
+	r.Register("identity.AccountErased", AccountErased{}, 1)
 }
