@@ -75,6 +75,9 @@ type Metadata struct {
 	// Subject is the person whose personal data the event carries, so that
 	// erasing that person's key can find and shred it.
 	Subject string `json:"subject,omitempty"`
+	// KeyVersion is the version of the subject's data key that sealed the
+	// event's personal data; 0 when nothing in the event is sealed.
+	KeyVersion int `json:"key_version,omitempty"`
 }
 
 // ActorSystem is the actor of events no person caused directly.
@@ -102,3 +105,10 @@ var idNamespace = uuid.MustParse("6f1d4a4e-9b7a-4c1e-8f3d-59756e71692e")
 func IDFromKey(key string, index int) uuid.UUID {
 	return uuid.NewSHA1(idNamespace, fmt.Appendf(nil, "%s\x00%d", key, index))
 }
+
+// PersonalMember is the member of an event's data that holds all of its
+// personal data, and the one declaration of it: the sealing store encrypts
+// exactly this member under the key of Metadata.Subject. Fields elsewhere
+// whose names look personal are declared not personal, with the reason, in
+// notPersonal (personal.go).
+const PersonalMember = "personal"

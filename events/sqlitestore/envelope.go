@@ -29,12 +29,19 @@ import (
 //	subject, schema version (signed), occurred at (time.MarshalBinary, empty
 //	for the zero time)
 //
-// A new events.Metadata field needs format 2 and a decoder for both;
+// Format 2 adds the key version of sealed personal data (signed) after
+// occurred at. Format 1 envelopes stay readable: their key version is 0.
+//
+// A new events.Metadata field needs a new format and a decoder for all;
 // TestEnvelopeCoversEveryMetadataField fails until that is done.
-const envelopeFormat1 = 1
+const (
+	envelopeFormat1 = 1
+	envelopeFormat2 = 2
+	envelopeNewest  = envelopeFormat2
+)
 
 // metaFieldCount is how many fields of events.Metadata the codec knows.
-const metaFieldCount = 8
+const metaFieldCount = 9
 
 // appendEnvelopeTail encodes the part of an envelope the caller knows.
 func appendEnvelopeTail(b []byte, id uuid.UUID, stream, typ string, m *events.Metadata) ([]byte, error) {
@@ -45,19 +52,21 @@ func appendEnvelopeTail(b []byte, id uuid.UUID, stream, typ string, m *events.Me
 	}
 	b = binary.AppendVarint(b, int64(m.SchemaVersion))
 	if m.OccurredAt.IsZero() {
-		return append(b, 0), nil
+		b = append(b, 0)
+	} else {
+		t, err := m.OccurredAt.MarshalBinary()
+		if err != nil {
+			return nil, fmt.Errorf("%w: occurred_at %v: %v", events.ErrInvalidEvent, m.OccurredAt, err)
+		}
+		b = binary.AppendUvarint(b, uint64(len(t)))
+		b = append(b, t...)
 	}
-	t, err := m.OccurredAt.MarshalBinary()
-	if err != nil {
-		return nil, fmt.Errorf("%w: occurred_at %v: %v", events.ErrInvalidEvent, m.OccurredAt, err)
-	}
-	b = binary.AppendUvarint(b, uint64(len(t)))
-	return append(b, t...), nil
+	return binary.AppendVarint(b, int64(m.KeyVersion)), nil
 }
 
 // appendEnvelope completes a tail with what the writer decides.
 func appendEnvelope(b []byte, revision, recorded int64, tail []byte) []byte {
-	b = append(b, envelopeFormat1)
+	b = append(b, envelopeNewest)
 	b = binary.AppendUvarint(b, uint64(revision))
 	b = binary.AppendVarint(b, recorded)
 	return append(b, tail...)
@@ -68,8 +77,8 @@ var errBadEnvelope = errors.New("event envelope is damaged")
 // decodeEnvelope fills e from raw, which the caller hands over: the strings
 // of e point into it, so nobody may change it afterwards.
 func decodeEnvelope(raw []byte, e *events.Event) error {
-	if len(raw) == 0 || raw[0] != envelopeFormat1 {
-		if len(raw) > 0 && raw[0] > envelopeFormat1 {
+	if len(raw) == 0 || (raw[0] != envelopeFormat1 && raw[0] != envelopeFormat2) {
+		if len(raw) > 0 && raw[0] > envelopeNewest {
 			return fmt.Errorf("event envelope format %d is newer than this binary understands", raw[0])
 		}
 		return errBadEnvelope
@@ -95,6 +104,10 @@ func decodeEnvelope(raw []byte, e *events.Event) error {
 	m.Subject = d.str()
 	m.SchemaVersion = int(d.varint())
 	t := d.str()
+	m.KeyVersion = 0
+	if raw[0] >= envelopeFormat2 {
+		m.KeyVersion = int(d.varint())
+	}
 	if d.bad || d.off != len(d.s) {
 		return errBadEnvelope
 	}

@@ -82,7 +82,7 @@ func TestEnvelopeRoundTrip(t *testing.T) {
 			Metadata: events.Metadata{
 				Actor: "user-0193", CorrelationID: "corr", CausationID: "cause", RequestID: "req",
 				OccurredAt:    time.Date(2015, 10, 14, 9, 30, 0, 123456789, time.FixedZone("CST", 8*3600)),
-				SchemaVersion: -3, Visibility: events.Staff, Subject: "杜勇",
+				SchemaVersion: -3, Visibility: events.Staff, Subject: "杜勇", KeyVersion: 3,
 			}},
 		{ID: events.NewID(), Stream: "b-2", Type: "t.U", Recorded: time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC).Add(-time.Hour),
 			Metadata: events.Metadata{OccurredAt: time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC), SchemaVersion: 1 << 40, RequestID: strings.Repeat("r", 300)}},
@@ -120,8 +120,21 @@ func TestEnvelopeRoundTrip(t *testing.T) {
 			t.Fatalf("case %d: a record with a trailing byte decoded", i)
 		}
 	}
-	if err := decodeEnvelope([]byte{2, 0}, new(events.Event)); err == nil || !strings.Contains(err.Error(), "newer") {
+	if err := decodeEnvelope([]byte{3, 0}, new(events.Event)); err == nil || !strings.Contains(err.Error(), "newer") {
 		t.Fatalf("a newer format: got %v", err)
+	}
+
+	// Logs written before format 2 read on: format 1 is format 2 without
+	// the trailing key version.
+	want := cases[1]
+	want.Metadata.KeyVersion = 0
+	tail, _ := appendEnvelopeTail(nil, want.ID, want.Stream, want.Type, &want.Metadata)
+	b := appendEnvelope(nil, int64(want.Revision), want.Recorded.UnixNano(), tail)
+	b = b[:len(b)-1]
+	b[0] = envelopeFormat1
+	var got events.Event
+	if err := decodeEnvelope(b, &got); err != nil || got.Metadata.Subject != want.Metadata.Subject || got.Metadata.KeyVersion != 0 {
+		t.Fatalf("a format 1 envelope: %+v, %v", got.Metadata, err)
 	}
 }
 
