@@ -14,5 +14,6 @@ func newCatalogue() *Registry {
 	registerAlliance(r)
 	registerContest(r)
 	registerNotify(r)
+	registerSystem(r)
 	return r
 }

@@ -31,7 +31,7 @@ func (s *Service) signUp(ctx context.Context, in signUpInput, wi writeInfo) (str
 	if err != nil {
 		return "", err
 	}
-	hash := emailHash(normalizeEmail(in.Email))
+	hash := s.claims.hash(normalizeEmail(in.Email))
 	userID := events.NewID().String()
 	var claimInfo, userInfo writeInfo = wi, wi
 	if wi.idKey != "" {
@@ -91,10 +91,11 @@ func (s *Service) takeOverStaleClaim(ctx context.Context, hash, userID string, w
 	case errors.Is(err, ErrUserNotFound):
 	case err != nil:
 		return err
-	case emailHash(normalizeEmail(owner.Email)) == hash:
+	case s.claims.hash(normalizeEmail(owner.Email)) == hash:
 		return ErrEmailTaken
 	}
-	if now.Sub(claim.recorded) < claimGrace {
+	// An erased owner is gone for good: its address is free at once.
+	if !owner.Erased && now.Sub(claim.recorded) < claimGrace {
 		return ErrEmailTaken
 	}
 	wi.idKey = "" // a takeover is a new decision, not a replay
@@ -112,7 +113,7 @@ func (s *Service) takeOverStaleClaim(ctx context.Context, hash, userID string, w
 // same argon2 work as known ones, so response times do not tell who has an
 // account.
 func (s *Service) authenticate(ctx context.Context, email, password string) (User, error) {
-	u, _, err := findUserByEmail(ctx, s.store, email)
+	u, _, err := findUserByEmail(ctx, s.store, s.claims, email)
 	if errors.Is(err, ErrUserNotFound) {
 		if _, err := s.hasher.verify(ctx, s.hasher.dummy, password); err != nil {
 			return User{}, err

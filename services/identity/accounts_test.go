@@ -325,7 +325,7 @@ func TestRefreshCarriesCurrentRoles(t *testing.T) {
 	f.signUp("judge@example.com", "J")
 	s := f.logIn("judge@example.com")
 	// A CLI process writes the grant to the shared log while the server runs.
-	changed, err := GrantRole(t.Context(), f.openSecondStore(), "Judge@example.com", "judge", "operator")
+	changed, err := GrantRole(t.Context(), f.openSecondStore(), f.svc.claims, "Judge@example.com", "judge", "operator")
 	if err != nil || !changed {
 		t.Fatalf("grant: %v, %v", changed, err)
 	}
@@ -339,19 +339,19 @@ func TestRefreshCarriesCurrentRoles(t *testing.T) {
 	if err != nil || !p.HasRole("judge") || !p.HasRole("member") {
 		t.Fatalf("refreshed principal = %+v, %v", p, err)
 	}
-	if changed, err := GrantRole(t.Context(), f.store, "judge@example.com", "judge", "operator"); changed || err != nil {
+	if changed, err := GrantRole(t.Context(), f.store, f.svc.claims, "judge@example.com", "judge", "operator"); changed || err != nil {
 		t.Fatalf("second grant: %v, %v", changed, err)
 	}
-	if _, err := GrantRole(t.Context(), f.store, "nobody@example.com", "judge", "operator"); err != ErrUserNotFound {
+	if _, err := GrantRole(t.Context(), f.store, f.svc.claims, "nobody@example.com", "judge", "operator"); err != ErrUserNotFound {
 		t.Fatalf("grant to nobody: %v", err)
 	}
-	if _, err := GrantRole(t.Context(), f.store, "judge@example.com", "admin", "operator"); err == nil {
+	if _, err := GrantRole(t.Context(), f.store, f.svc.claims, "judge@example.com", "admin", "operator"); err == nil {
 		t.Fatal("unknown role granted")
 	}
-	if changed, err := RevokeRole(t.Context(), f.store, "judge@example.com", "judge", "operator"); !changed || err != nil {
+	if changed, err := RevokeRole(t.Context(), f.store, f.svc.claims, "judge@example.com", "judge", "operator"); !changed || err != nil {
 		t.Fatalf("revoke: %v, %v", changed, err)
 	}
-	if _, err := RevokeRole(t.Context(), f.store, "judge@example.com", "member", "operator"); err != ErrMemberRole {
+	if _, err := RevokeRole(t.Context(), f.store, f.svc.claims, "judge@example.com", "member", "operator"); err != ErrMemberRole {
 		t.Fatalf("revoke member: %v", err)
 	}
 }
@@ -479,7 +479,7 @@ func TestStaleClaimIsTakenOver(t *testing.T) {
 	f := newFixture(t)
 	// A sign-up that died between claiming the address and registering.
 	orphan := events.NewID().String()
-	hash := emailHash(normalizeEmail("late@example.com"))
+	hash := f.svc.claims.hash(normalizeEmail("late@example.com"))
 	if _, err := appendPayloads(t.Context(), f.store, events.EmailClaimStream(hash), events.NoStream, orphan,
 		writeInfo{actor: orphan}, time.Now(), events.EmailClaimed{UserID: orphan}); err != nil {
 		t.Fatal(err)

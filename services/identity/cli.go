@@ -15,17 +15,17 @@ import (
 // it, for staff audits only: the user's timeline shows the grant, never the
 // granter. It reports whether anything changed (granting a held role
 // writes nothing).
-func GrantRole(ctx context.Context, store events.Store, email, role, actor string) (bool, error) {
-	return changeRole(ctx, store, email, role, actor, User.grantRole)
+func GrantRole(ctx context.Context, store events.Store, claims ClaimKey, email, role, actor string) (bool, error) {
+	return changeRole(ctx, store, claims, email, role, actor, User.grantRole)
 }
 
 // RevokeRole takes a role away (`yunqi users revoke`), like GrantRole. The
 // member role cannot be revoked.
-func RevokeRole(ctx context.Context, store events.Store, email, role, actor string) (bool, error) {
-	return changeRole(ctx, store, email, role, actor, User.revokeRole)
+func RevokeRole(ctx context.Context, store events.Store, claims ClaimKey, email, role, actor string) (bool, error) {
+	return changeRole(ctx, store, claims, email, role, actor, User.revokeRole)
 }
 
-func changeRole(ctx context.Context, store events.Store, email, role, actor string, decide func(User, string) ([]any, error)) (bool, error) {
+func changeRole(ctx context.Context, store events.Store, claims ClaimKey, email, role, actor string, decide func(User, string) ([]any, error)) (bool, error) {
 	if actor == "" {
 		actor = events.ActorSystem
 	}
@@ -33,7 +33,7 @@ func changeRole(ctx context.Context, store events.Store, email, role, actor stri
 		return false, err
 	}
 	for range maxAttempts {
-		u, rev, err := findUserByEmail(ctx, store, email)
+		u, rev, err := findUserByEmail(ctx, store, claims, email)
 		if err != nil {
 			return false, err
 		}

@@ -285,7 +285,7 @@ func (s *Service) changeEmail(ctx context.Context, userID string, in emailChange
 	}
 	// Failures count against the same allowance as failed log-ins, so a
 	// stolen session cannot guess the password here instead.
-	account := emailHash(normalizeEmail(u.Email))
+	account := s.claims.hash(normalizeEmail(u.Email))
 	if s.limits.accountLimited(account) {
 		return User{}, errAccountLimited
 	}
@@ -304,7 +304,7 @@ func (s *Service) changeEmail(ctx context.Context, userID string, in emailChange
 		return u, nil
 	}
 	wi.actor, wi.idKey = userID, ""
-	if err := s.claimAddress(ctx, emailHash(normalizeEmail(in.Email)), userID, wi); err != nil {
+	if err := s.claimAddress(ctx, s.claims.hash(normalizeEmail(in.Email)), userID, wi); err != nil {
 		return User{}, err
 	}
 	u, err = s.userCommand(ctx, userID, wi, func(u User, now time.Time) ([]any, error) {

@@ -442,7 +442,7 @@ func TestTimelineShowsNoStaff(t *testing.T) {
 	b := s.browser("en")
 	b.signUp("judge@example.com", "Judge Person")
 	const staff = "organiser-5f2c"
-	if _, err := GrantRole(context.Background(), s.store, "judge@example.com", "judge", staff); err != nil {
+	if _, err := GrantRole(context.Background(), s.store, s.svc.claims, "judge@example.com", "judge", staff); err != nil {
 		t.Fatal(err)
 	}
 	var me page

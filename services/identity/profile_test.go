@@ -87,11 +87,11 @@ func TestTimeline(t *testing.T) {
 	if res := f.do("POST", "/api/identity/tokens/refresh", nil, withCookie(a.refresh)); res.status != http.StatusOK {
 		t.Fatal(res.status)
 	}
-	if _, err := GrantRole(t.Context(), f.openSecondStore(), "a@example.com", "reviewer", staff); err != nil {
+	if _, err := GrantRole(t.Context(), f.openSecondStore(), f.svc.claims, "a@example.com", "reviewer", staff); err != nil {
 		t.Fatal(err)
 	}
 	f.do("PUT", "/api/identity/me/profile", profileDoc{DisplayName: "A", City: "杭州"}, bearer(a.access))
-	if _, err := RevokeRole(t.Context(), f.store, "a@example.com", "reviewer", staff); err != nil {
+	if _, err := RevokeRole(t.Context(), f.store, f.svc.claims, "a@example.com", "reviewer", staff); err != nil {
 		t.Fatal(err)
 	}
 	f.do("DELETE", "/api/identity/tokens", nil, withCookie(a.refresh))

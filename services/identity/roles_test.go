@@ -14,7 +14,7 @@ import (
 func organizerSession(t *testing.T, f *fixture, email, name string) (string, session) {
 	t.Helper()
 	id := f.signUp(email, name)
-	if _, err := GrantRole(t.Context(), f.store, email, "organizer", "operator"); err != nil {
+	if _, err := GrantRole(t.Context(), f.store, f.svc.claims, email, "organizer", "operator"); err != nil {
 		t.Fatal(err)
 	}
 	return id, f.logIn(email)
@@ -76,7 +76,7 @@ func TestOrganizerGrantsAndRevokesRolesOverTheAPI(t *testing.T) {
 func TestRolesPageAndHistory(t *testing.T) {
 	s := newSite(t)
 	s.signUp("org@example.com", "杜勇")
-	if _, err := GrantRole(t.Context(), s.store, "org@example.com", "organizer", "operator"); err != nil {
+	if _, err := GrantRole(t.Context(), s.store, s.svc.claims, "org@example.com", "organizer", "operator"); err != nil {
 		t.Fatal(err)
 	}
 	ada := s.signUp("ada@example.com", "Ada Lovelace")

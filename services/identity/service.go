@@ -49,6 +49,9 @@ type Config struct {
 	KeyCheckInterval time.Duration
 	// Clock replaces time.Now in tests.
 	Clock func() time.Time
+	// Keys destroys a person's data key when their account is erased;
+	// without it, erasure is refused (503).
+	Keys KeyEraser
 }
 
 // MaxAccessTTL bounds AccessTTL: access tokens cannot be revoked, so they
@@ -120,6 +123,7 @@ type Service struct {
 	store    events.Store
 	log      *slog.Logger
 	keys     *keyring
+	claims   ClaimKey
 	hasher   *hasher
 	verifier *auth.Verifier
 	limits   limiters
@@ -150,7 +154,11 @@ func New(cfg Config, store events.Store, logger *slog.Logger) (*Service, error) 
 	if err != nil {
 		return nil, fmt.Errorf("identity: %w", err)
 	}
-	s := &Service{cfg: cfg, store: store, log: logger, keys: keys, hasher: h}
+	claims, err := LoadClaimKey(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("identity: %w", err)
+	}
+	s := &Service{cfg: cfg, store: store, log: logger, keys: keys, hasher: h, claims: claims}
 	s.timeline = newTimeline(store, logger)
 	s.works = newWorks(store, logger)
 	s.verifier, err = auth.NewVerifier(s.KeySet(), auth.VerifierConfig{Issuer: cfg.Issuer, Audience: cfg.Audience, Now: cfg.Clock})

@@ -114,7 +114,7 @@ type issued struct {
 
 // logIn checks the credentials, starts a session and issues tokens.
 func (s *Service) logIn(ctx context.Context, email, password string, wi writeInfo) (issued, error) {
-	account := emailHash(normalizeEmail(email))
+	account := s.claims.hash(normalizeEmail(email))
 	if s.limits.accountLimited(account) {
 		return issued{}, errAccountLimited
 	}

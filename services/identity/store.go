@@ -2,8 +2,6 @@ package identity
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -115,7 +113,7 @@ func loadUser(ctx context.Context, store events.Store, id string) (User, events.
 		return User{}, rev, err
 	}
 	u := replayRecorded(rs)
-	if !u.Registered {
+	if !u.Registered || u.Erased {
 		return u, rev, ErrUserNotFound
 	}
 	return u, rev, nil
@@ -125,10 +123,6 @@ func loadUser(ctx context.Context, store events.Store, id string) (User, events.
 // stream names, logs and the search index; it is not a secret against
 // someone who already has the address and guesses, which is why the claim
 // stream carries Metadata.Subject: erasing a person can find and tombstone it.
-func emailHash(normalized string) string {
-	sum := sha256.Sum256([]byte("yunqi email claim\x00" + normalized))
-	return hex.EncodeToString(sum[:])
-}
 
 // emailClaim is the current owner of an address.
 type emailClaim struct {
@@ -157,8 +151,8 @@ func lookupClaim(ctx context.Context, store events.Store, hash string) (emailCla
 // nobody does. A claim names its user until someone else claims the
 // address, also after the user moved to another one, so the user's current
 // address decides.
-func findUserByEmail(ctx context.Context, store events.Store, email string) (User, events.ExpectedRevision, error) {
-	c, err := lookupClaim(ctx, store, emailHash(normalizeEmail(email)))
+func findUserByEmail(ctx context.Context, store events.Store, claims ClaimKey, email string) (User, events.ExpectedRevision, error) {
+	c, err := lookupClaim(ctx, store, claims.hash(normalizeEmail(email)))
 	if err != nil {
 		return User{}, events.NoStream, err
 	}

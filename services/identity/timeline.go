@@ -179,6 +179,9 @@ func (t *timeline) directory(e events.Event) {
 			pe.Roles = append(pe.Roles, p.Role)
 			slices.Sort(pe.Roles)
 		}
+	case events.AccountErased:
+		delete(t.people, p.UserID)
+		delete(t.byUser, p.UserID)
 	case events.RoleRevoked:
 		if pe := t.people[p.UserID]; pe != nil {
 			pe.Roles = slices.DeleteFunc(pe.Roles, func(r string) bool { return r == p.Role })

@@ -34,6 +34,9 @@ type User struct {
 	// for every address the account has had: a code for an earlier address
 	// is recognised as stale rather than as forged.
 	Verifications []verification
+	// Erased: the account was erased. Its personal fields read empty and
+	// it loads as not found.
+	Erased bool
 }
 
 // verification is one EmailVerificationRequested; RequestedAt is the
@@ -81,6 +84,8 @@ func (u *User) apply(e any) {
 		}
 	case events.RoleRevoked:
 		u.Roles = slices.DeleteFunc(u.Roles, func(r string) bool { return r == e.Role })
+	case events.AccountErased:
+		*u = User{ID: u.ID, Registered: u.Registered, Erased: true}
 	case events.ProfileUpdated:
 		u.Profile = e.Personal
 		u.Publish = e.Publish

@@ -36,7 +36,7 @@ func newAllianceApp(t *testing.T) *allianceApp {
 	user := func(email, name, role string) string {
 		id := a.signUp(email, name)
 		if role != "" {
-			if _, err := identity.GrantRole(t.Context(), a.store, email, role, "test"); err != nil {
+			if _, err := identity.GrantRole(t.Context(), a.store, a.claims(t), email, role, "test"); err != nil {
 				t.Fatal(err)
 			}
 		}

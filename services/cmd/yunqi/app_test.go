@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/yunqi-town/yunqi/events/sqlitestore"
+	"github.com/yunqi-town/yunqi/events"
 	"github.com/yunqi-town/yunqi/services/identity"
 )
 
@@ -45,7 +45,7 @@ type testApp struct {
 	t     *testing.T
 	data  string
 	app   *app
-	store *sqlitestore.Store
+	store events.Store
 	clock *testClock
 }
 
@@ -65,7 +65,7 @@ func newTestApp(t *testing.T, data string, args ...string) *testApp {
 		t.Fatal(err)
 	}
 	logger := c.logger()
-	store, err := openLog(&c.commonConfig, true, logger, nil)
+	store, err := openPersonalLog(t.Context(), &c.commonConfig, "", true, logger, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -481,7 +481,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			pathParams["id"] = id
 		}
 		if c.role != "" {
-			if _, err := identity.GrantRole(t.Context(), a.store, email, c.role, "test"); err != nil {
+			if _, err := identity.GrantRole(t.Context(), a.store, a.claims(t), email, c.role, "test"); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -36,7 +36,7 @@ func TestBrowserAllianceJourney(t *testing.T) {
 	reviewers := []struct{ email, name string }{{"lin@example.com", "林评审"}, {"zhou@example.com", "周评审"}}
 	for _, r := range reviewers {
 		a.signUp(r.email, r.name)
-		if _, err := identity.GrantRole(t.Context(), a.store, r.email, auth.RoleReviewer, "test"); err != nil {
+		if _, err := identity.GrantRole(t.Context(), a.store, a.claims(t), r.email, auth.RoleReviewer, "test"); err != nil {
 			t.Fatal(err)
 		}
 	}

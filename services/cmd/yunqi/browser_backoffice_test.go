@@ -36,7 +36,7 @@ func TestBrowserConferenceBackOffice(t *testing.T) {
 	srv := httptest.NewServer(a.app.server)
 	t.Cleanup(srv.Close)
 	a.signUp("bo-org@example.com", "会务")
-	if _, err := identity.GrantRole(t.Context(), a.store, "bo-org@example.com", auth.RoleOrganizer, "test"); err != nil {
+	if _, err := identity.GrantRole(t.Context(), a.store, a.claims(t), "bo-org@example.com", auth.RoleOrganizer, "test"); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range backOfficeJourneys {

@@ -262,7 +262,7 @@ func TestBrowserConferenceJourney(t *testing.T) {
 	t.Cleanup(srv.Close)
 
 	a.signUp("org@example.com", "Organiser")
-	if _, err := identity.GrantRole(t.Context(), a.store, "org@example.com", auth.RoleOrganizer, "test"); err != nil {
+	if _, err := identity.GrantRole(t.Context(), a.store, a.claims(t), "org@example.com", auth.RoleOrganizer, "test"); err != nil {
 		t.Fatal(err)
 	}
 	org, _ := a.logIn("org@example.com")

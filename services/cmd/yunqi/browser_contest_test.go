@@ -30,12 +30,12 @@ func TestBrowserContestJourney(t *testing.T) {
 	t.Cleanup(srv.Close)
 
 	a.signUp("org@example.com", "组织者")
-	if _, err := identity.GrantRole(t.Context(), a.store, "org@example.com", auth.RoleOrganizer, "test"); err != nil {
+	if _, err := identity.GrantRole(t.Context(), a.store, a.claims(t), "org@example.com", auth.RoleOrganizer, "test"); err != nil {
 		t.Fatal(err)
 	}
 	org, _ := a.logIn("org@example.com")
 	judgeID := a.signUp("judge@example.com", "张评委")
-	if _, err := identity.GrantRole(t.Context(), a.store, "judge@example.com", auth.RoleJudge, "test"); err != nil {
+	if _, err := identity.GrantRole(t.Context(), a.store, a.claims(t), "judge@example.com", auth.RoleJudge, "test"); err != nil {
 		t.Fatal(err)
 	}
 	a.signUp("yun@example.com", "王小云")

@@ -136,7 +136,7 @@ func TestBrowserGateOffline(t *testing.T) {
 	a.signUp("org@example.com", "Organiser")
 	a.signUp("gate@example.com", "Gate staff")
 	for _, g := range []struct{ email, role string }{{"org@example.com", auth.RoleOrganizer}, {"gate@example.com", auth.RoleGate}} {
-		if _, err := identity.GrantRole(t.Context(), a.store, g.email, g.role, "test"); err != nil {
+		if _, err := identity.GrantRole(t.Context(), a.store, a.claims(t), g.email, g.role, "test"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -336,7 +336,7 @@ func TestBrowserGateCamera(t *testing.T) {
 	a.signUp("gate@example.com", "Gate staff")
 	a.signUp("ada@example.com", "杜勇")
 	for _, g := range []struct{ email, role string }{{"org@example.com", auth.RoleOrganizer}, {"gate@example.com", auth.RoleGate}} {
-		if _, err := identity.GrantRole(t.Context(), a.store, g.email, g.role, "test"); err != nil {
+		if _, err := identity.GrantRole(t.Context(), a.store, a.claims(t), g.email, g.role, "test"); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -231,7 +231,7 @@ func TestBrowserNotificationsBellAndInbox(t *testing.T) {
 	t.Cleanup(srv.Close)
 
 	a.signUp("org@example.com", "Organiser")
-	if _, err := identity.GrantRole(t.Context(), a.store, "org@example.com", auth.RoleOrganizer, "test"); err != nil {
+	if _, err := identity.GrantRole(t.Context(), a.store, a.claims(t), "org@example.com", auth.RoleOrganizer, "test"); err != nil {
 		t.Fatal(err)
 	}
 	org, _ := a.logIn("org@example.com")
@@ -547,7 +547,7 @@ func newMailTestApp(t *testing.T, smtpURL, site string) *testApp {
 		t.Fatal(err)
 	}
 	logger := c.logger()
-	store, err := openLog(&c.commonConfig, true, logger, nil)
+	store, err := openPersonalLog(t.Context(), &c.commonConfig, "", true, logger, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -616,7 +616,7 @@ func TestBrowserSeatOfferByEmail(t *testing.T) {
 	t.Cleanup(srv.Close)
 
 	a.signUp("org@example.com", "Organiser")
-	if _, err := identity.GrantRole(t.Context(), a.store, "org@example.com", auth.RoleOrganizer, "test"); err != nil {
+	if _, err := identity.GrantRole(t.Context(), a.store, a.claims(t), "org@example.com", auth.RoleOrganizer, "test"); err != nil {
 		t.Fatal(err)
 	}
 	org, _ := a.logIn("org@example.com")

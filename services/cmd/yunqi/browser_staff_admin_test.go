@@ -51,7 +51,7 @@ func TestBrowserStaffAdmin(t *testing.T) {
 	}
 	const orgName, orgEmail = "杜勇", "duyong@example.com"
 	a.signUp(orgEmail, orgName)
-	if _, err := identity.GrantRole(t.Context(), a.store, orgEmail, auth.RoleOrganizer, "test"); err != nil {
+	if _, err := identity.GrantRole(t.Context(), a.store, a.claims(t), orgEmail, auth.RoleOrganizer, "test"); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range staffAdminJourneys {

@@ -69,7 +69,7 @@ func staffContestJourney(t *testing.T, browser context.Context, a *testApp, base
 	mail := func(who string) string { return who + "-" + cp.suffix + "@example.com" }
 	grant := func(who, role string) {
 		t.Helper()
-		if _, err := identity.GrantRole(t.Context(), a.store, mail(who), role, "test"); err != nil {
+		if _, err := identity.GrantRole(t.Context(), a.store, a.claims(t), mail(who), role, "test"); err != nil {
 			t.Fatal(err)
 		}
 	}

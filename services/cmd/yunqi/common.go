@@ -21,9 +21,10 @@ const envPrefix = "YUNQI"
 
 // commonConfig is what every command takes.
 type commonConfig struct {
-	Data      string
-	LogFormat string
-	LogLevel  string
+	Data          string
+	LogFormat     string
+	LogLevel      string
+	MasterKeyFile string
 }
 
 func (c *commonConfig) register(s *config.Set) {
@@ -34,6 +35,7 @@ func (c *commonConfig) register(s *config.Set) {
 			}
 			return nil
 		}))
+	registerMasterKey(s, &c.MasterKeyFile)
 	s.String(&c.LogFormat, "log-format", "text", "log format: text or json", config.Check(logging.CheckFormat))
 	s.String(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error",
 		config.Check(func(v string) error {

@@ -31,7 +31,7 @@ func TestConferenceFlow(t *testing.T) {
 	user := func(email, name, role string) (id, token string) {
 		id = a.signUp(email, name)
 		if role != "" {
-			if _, err := identity.GrantRole(t.Context(), a.store, email, role, "test"); err != nil {
+			if _, err := identity.GrantRole(t.Context(), a.store, a.claims(t), email, role, "test"); err != nil {
 				t.Fatal(err)
 			}
 		}

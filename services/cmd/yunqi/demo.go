@@ -82,7 +82,11 @@ func seedDemo(ctx context.Context, store events.Store, logger *slog.Logger, data
 		accounts[i] = identity.DemoAccount{Email: a.email, Name: a.name, Password: rand.Text(), Roles: []string{a.role}}
 		fmt.Fprintf(&list, "  %-10s %-32s password %s\n", a.role, a.email, accounts[i].Password)
 	}
-	if err := identity.SeedDemoAccounts(ctx, store, accounts); err != nil {
+	claims, err := identity.LoadClaimKey(dataDir)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	if err := identity.SeedDemoAccounts(ctx, store, claims, accounts); err != nil {
 		return fmt.Errorf("demo: staff accounts: %w", err)
 	}
 	if dataDir != "" {

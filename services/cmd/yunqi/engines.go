@@ -122,7 +122,7 @@ func (e *engines) Close() {
 // openEngines makes one attempt at opening the backends this process
 // needs. An error from a server names its URL.
 func openEngines(ctx context.Context, c *commonConfig, f engineFlags, needSearch bool, logger *slog.Logger, reg prometheus.Registerer) (*engines, error) {
-	store, err := openEventLog(ctx, c, f.EventStore, true, logger, reg)
+	store, err := openPersonalLog(ctx, c, f.EventStore, true, logger, reg)
 	if err != nil {
 		return nil, err
 	}
@@ -207,7 +207,7 @@ func connectEngines(ctx context.Context, c *serveConfig, needSearch bool, ln net
 			}
 			return e, nil
 		}
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || errors.As(err, new(permanent)) {
 			return nil, err
 		}
 		logger.Warn("engines not reachable; retrying", "err", err, "attempt", attempt, "retry_in", delay)

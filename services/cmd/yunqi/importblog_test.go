@@ -96,7 +96,7 @@ func TestBlogAPIAnswersMatchTheDocument(t *testing.T) {
 	a := newTestApp(t, "")
 	doc := loadDoc(t, a)
 	a.signUp("org@example.com", "Org")
-	if _, err := identity.GrantRole(t.Context(), a.store, "org@example.com", auth.RoleOrganizer, "test"); err != nil {
+	if _, err := identity.GrantRole(t.Context(), a.store, a.claims(t), "org@example.com", auth.RoleOrganizer, "test"); err != nil {
 		t.Fatal(err)
 	}
 	org, _ := a.logIn("org@example.com")

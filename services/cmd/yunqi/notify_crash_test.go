@@ -2,14 +2,11 @@ package main
 
 import (
 	"fmt"
-	"log/slog"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/yunqi-town/yunqi/events"
-	"github.com/yunqi-town/yunqi/events/sqlitestore"
 	mailserver "github.com/yunqi-town/yunqi/infra/mailpit"
 )
 
@@ -26,11 +23,7 @@ func TestMailSurvivesSIGKILL(t *testing.T) {
 	}
 	mp := mailserver.Start(t)
 	data := t.TempDir()
-	store, err := sqlitestore.Open(filepath.Join(data, "events.db"), sqlitestore.Options{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openSealedLog(t, data)
 	ctx := t.Context()
 	appendAll := func(stream string, payloads ...any) {
 		t.Helper()

@@ -3,10 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
-	"log/slog"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/yunqi-town/yunqi/events/sqlitestore"
 	"github.com/yunqi-town/yunqi/infra/auth"
 	"github.com/yunqi-town/yunqi/services/identity"
 )
@@ -74,11 +71,7 @@ func TestRushSurvivesSIGKILL(t *testing.T) {
 	data := t.TempDir()
 	ctx := t.Context()
 	child, url := startChildServer(t, data)
-	store, err := sqlitestore.Open(filepath.Join(data, "events.db"), sqlitestore.Options{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openSealedLog(t, data)
 	orgID := "0193a5d0-0000-7000-8000-00000000000a"
 	if err := identity.CreateMemberDirect(ctx, store, orgID, "Organiser"); err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/yunqi-town/yunqi/events"
+	"github.com/yunqi-town/yunqi/events/keystore"
 	"github.com/yunqi-town/yunqi/infra/auth"
 	"github.com/yunqi-town/yunqi/infra/httpserver"
 	"github.com/yunqi-town/yunqi/services/alliance"
@@ -117,6 +118,9 @@ func newServices(deps serviceDeps) ([]service, func(http.Handler) http.Handler, 
 		idCfg := deps.identity
 		if idCfg.DataDir == "" {
 			idCfg.DataDir = deps.dataDir
+		}
+		if sealed, ok := deps.store.(interface{ Keys() *keystore.Keyring }); ok && idCfg.Keys == nil {
+			idCfg.Keys = sealed.Keys()
 		}
 		id, err := identity.New(idCfg, deps.store, deps.logger)
 		if err != nil {

@@ -53,7 +53,7 @@ func roleCmd(ctx context.Context, verb string, args []string, getenv func(string
 	}
 	*role = strings.ToLower(strings.TrimSpace(*role))
 
-	store, err := openEventLog(ctx, &c, eventstore, false, c.logger(), nil)
+	store, err := openPersonalLog(ctx, &c, eventstore, false, c.logger(), nil)
 	if err != nil {
 		return err
 	}
@@ -62,7 +62,11 @@ func roleCmd(ctx context.Context, verb string, args []string, getenv func(string
 	if verb == "revoke" {
 		change, did, didNot = identity.RevokeRole, "revoked role %s from %s\n", "%s does not have role %s; nothing changed\n"
 	}
-	changed, err := change(ctx, store, *email, *role, cliActor(getenv))
+	claims, err := identity.LoadClaimKey(c.Data)
+	if err != nil {
+		return err
+	}
+	changed, err := change(ctx, store, claims, *email, *role, cliActor(getenv))
 	switch {
 	case errors.Is(err, identity.ErrUserNotFound):
 		return fmt.Errorf("users %s: no account has the email address %q", verb, *email)

@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/yunqi-town/yunqi/events"
-	"github.com/yunqi-town/yunqi/events/sqlitestore"
 	"github.com/yunqi-town/yunqi/services/identity"
 )
 
@@ -144,11 +143,7 @@ func TestUsersGrantWhileServing(t *testing.T) {
 	}
 
 	// Staff audits see who made the change; the owner's timeline does not.
-	store, err := sqlitestore.Open(filepath.Join(data, "events.db"), sqlitestore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openSealedLog(t, data)
 	all, err := store.ReadAll(t.Context(), events.ReadAllOptions{Count: 100})
 	if err != nil {
 		t.Fatal(err)
