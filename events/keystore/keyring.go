@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -73,6 +75,7 @@ const checkPlaintext = "yunqi master key check v1"
 type Keyring struct {
 	backend Backend
 	master  cipher.AEAD
+	derive  []byte // the base of Derive, itself derived from the master key
 	ttl     time.Duration
 	now     func() time.Time
 
@@ -135,8 +138,19 @@ func Open(ctx context.Context, backend Backend, master []byte, opts Options) (*K
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Keyring{backend: backend, master: aead, ttl: opts.CacheTTL, now: opts.Now,
+	base := hmac.New(sha256.New, master)
+	base.Write([]byte("yunqi derived keys v1"))
+	return &Keyring{backend: backend, master: aead, derive: base.Sum(nil), ttl: opts.CacheTTL, now: opts.Now,
 		keys: map[keyID]cachedKey{}, latest: map[string]int{}, erased: map[string]bool{}}, nil
+}
+
+// Derive returns a 32-byte secret for one purpose, derived from the master
+// key: processes that share the master key share it, and it is never
+// stored anywhere.
+func (k *Keyring) Derive(purpose string) []byte {
+	m := hmac.New(sha256.New, k.derive)
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
 }
 
 // Backend is the store under the keyring (for backups and exports).
@@ -308,4 +322,11 @@ func openWith(aead cipher.AEAD, sealed, aad []byte) ([]byte, error) {
 		return nil, errors.New("sealed value too short")
 	}
 	return aead.Open(nil, sealed[:n], sealed[n:], aad)
+}
+
+// CheckWrapped reports whether the master key opens a record, without
+// keeping it: an import checks every key before adding any.
+func (k *Keyring) CheckWrapped(r Record) error {
+	_, err := k.unwrap(r)
+	return err
 }

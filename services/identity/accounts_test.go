@@ -460,17 +460,18 @@ func TestRateLimits(t *testing.T) {
 
 func TestConfigValidate(t *testing.T) {
 	for name, c := range map[string]Config{
-		"no data dir":       {},
-		"long access token": {DataDir: "d", AccessTTL: 48 * time.Hour},
-		"short refresh":     {DataDir: "d", AccessTTL: time.Hour, RefreshTTL: time.Minute},
-		"tiny window":       {DataDir: "d", LogInPerAccount: RateLimit{Requests: 5, Window: time.Millisecond}},
-		"weak argon2":       {DataDir: "d", Argon2: Argon2Params{Memory: 1, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}},
+		"no data dir":       {Claims: testClaims},
+		"no claim key":      {DataDir: "d"},
+		"long access token": {DataDir: "d", Claims: testClaims, AccessTTL: 48 * time.Hour},
+		"short refresh":     {DataDir: "d", Claims: testClaims, AccessTTL: time.Hour, RefreshTTL: time.Minute},
+		"tiny window":       {DataDir: "d", Claims: testClaims, LogInPerAccount: RateLimit{Requests: 5, Window: time.Millisecond}},
+		"weak argon2":       {DataDir: "d", Claims: testClaims, Argon2: Argon2Params{Memory: 1, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}},
 	} {
 		if err := c.Defaults().Validate(); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	if err := (Config{DataDir: "d"}).Defaults().Validate(); err != nil {
+	if err := (Config{DataDir: "d", Claims: testClaims}).Defaults().Validate(); err != nil {
 		t.Fatalf("defaults refused: %v", err)
 	}
 }

@@ -65,6 +65,7 @@ func newFixture(t *testing.T, tune ...func(*Config)) *fixture {
 		LogInPerAccount:  RateLimit{Requests: -1},
 		KeyCheckInterval: time.Nanosecond, // notice rotations at once
 		Clock:            f.clock.Now,
+		Claims:           testClaims,
 	}
 	for _, fn := range tune {
 		fn(&f.cfg)
@@ -295,3 +296,6 @@ func countEvents(t *testing.T, st events.Store, eventType string) int {
 		after = evs[len(evs)-1].Position
 	}
 }
+
+// testClaims is the address claim key of the tests' services.
+var testClaims = ClaimKey(bytes.Repeat([]byte("claim key for tests "), 2))

@@ -156,7 +156,7 @@ func TestBrokenKeyFileKeepsLoadedKeys(t *testing.T) {
 	dir := t.TempDir()
 	os.MkdirAll(keysDir(dir), 0o700)
 	os.WriteFile(filepath.Join(keysDir(dir), keyFileName(time.Now())), []byte("junk"), 0o600)
-	if _, err := New(Config{DataDir: dir, Argon2: fastArgon2}, f.store, nil); err == nil {
+	if _, err := New(Config{DataDir: dir, Argon2: fastArgon2, Claims: testClaims}, f.store, nil); err == nil {
 		t.Fatal("started with a broken key")
 	}
 }

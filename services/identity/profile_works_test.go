@@ -237,7 +237,7 @@ func TestReadyWaitsForProfileWorks(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	svc, err := New(Config{DataDir: t.TempDir(), Argon2: fastArgon2}, st, nil)
+	svc, err := New(Config{DataDir: t.TempDir(), Argon2: fastArgon2, Claims: testClaims}, st, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,6 +52,8 @@ type Config struct {
 	// Keys destroys a person's data key when their account is erased;
 	// without it, erasure is refused (503).
 	Keys KeyEraser
+	// Claims names the streams that record who owns an address (required).
+	Claims ClaimKey
 }
 
 // MaxAccessTTL bounds AccessTTL: access tokens cannot be revoked, so they
@@ -92,6 +94,9 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("identity: data directory is required"))
+	}
+	if len(c.Claims) < 32 {
+		errs = append(errs, errors.New("identity: the address claim key is required (32 bytes or more)"))
 	}
 	if c.AccessTTL < time.Minute || c.AccessTTL > MaxAccessTTL {
 		errs = append(errs, fmt.Errorf("identity: access token lifetime %s must be between 1m and %s", c.AccessTTL, MaxAccessTTL))
@@ -154,11 +159,7 @@ func New(cfg Config, store events.Store, logger *slog.Logger) (*Service, error) 
 	if err != nil {
 		return nil, fmt.Errorf("identity: %w", err)
 	}
-	claims, err := LoadClaimKey(cfg.DataDir)
-	if err != nil {
-		return nil, fmt.Errorf("identity: %w", err)
-	}
-	s := &Service{cfg: cfg, store: store, log: logger, keys: keys, hasher: h, claims: claims}
+	s := &Service{cfg: cfg, store: store, log: logger, keys: keys, hasher: h, claims: cfg.Claims}
 	s.timeline = newTimeline(store, logger)
 	s.works = newWorks(store, logger)
 	s.verifier, err = auth.NewVerifier(s.KeySet(), auth.VerifierConfig{Issuer: cfg.Issuer, Audience: cfg.Audience, Now: cfg.Clock})

@@ -47,7 +47,12 @@ func TestServeOnEventStoreDBAndMeilisearch(t *testing.T) {
 	}
 
 	// The commands that write to the log work on EventStoreDB too.
-	if out, err := runCmd(t, "users", "grant", "--eventstore", es.URL(), "--email", "esdb@example.com", "--role", "organizer"); err != nil || !strings.Contains(out, "granted role organizer") {
+	// Every process on the log shares the master key (a mounted secret).
+	master := filepath.Join(data, "keys", "master.key")
+	if _, err := runCmd(t, "users", "grant", "--eventstore", es.URL(), "--data", t.TempDir(), "--email", "esdb@example.com", "--role", "organizer"); err == nil || !strings.Contains(err.Error(), "does not open the key store") {
+		t.Errorf("a process with another master key: %v, want a refusal naming the key", err)
+	}
+	if out, err := runCmd(t, "users", "grant", "--eventstore", es.URL(), "--data", t.TempDir(), "--master-key-file", master, "--email", "esdb@example.com", "--role", "organizer"); err != nil || !strings.Contains(out, "granted role organizer") {
 		t.Fatalf("users grant on EventStoreDB: %v\n%s", err, out)
 	}
 	posts := t.TempDir()

@@ -20,7 +20,11 @@ Writes the event log as JSON Lines, one object per event in log order:
 "recorded" is RFC 3339 with nanoseconds in UTC, "data" the payload as stored.
 The export is a snapshot of the log as it was when the command started, so
 it may run beside 'yunqi serve'. With --to the file appears complete or not
-at all (written to a temporary file, then renamed).`
+at all (written to a temporary file, then renamed).
+
+Personal data stays sealed, as in the log. --open writes it opened, for the
+operator on this machine only (it needs the key store and the master key);
+an erased person's data reads as null either way.`
 
 func exportCmd(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	var c commonConfig
@@ -28,6 +32,7 @@ func exportCmd(ctx context.Context, args []string, getenv func(string) string, s
 	set := config.New(fs, envPrefix, getenv)
 	c.register(set)
 	to := fs.String("to", "", "write to `FILE` instead of standard output")
+	opened := fs.Bool("open", false, "write personal data opened (clear text), for the operator only")
 	if help, err := parseFlags(fs, set.Parse, args, stdout, "events export [flags]", exportAbout); help || err != nil {
 		return err
 	}
@@ -35,11 +40,23 @@ func exportCmd(ctx context.Context, args []string, getenv func(string) string, s
 		return fmt.Errorf("events export takes no arguments, got %q (use --to FILE)", fs.Args())
 	}
 	logger := c.logger()
-	store, err := openLog(&c, false, logger, nil)
-	if err != nil {
-		return err
+	var store events.Store
+	if *opened {
+		p, err := openPersonalLog(ctx, &c, "", false, logger, nil)
+		if err != nil {
+			return err
+		}
+		defer p.Close()
+		store = p
+		logger.Warn("this export holds opened personal data: keep it on this machine and delete it after use")
+	} else {
+		raw, err := openLog(&c, false, logger, nil)
+		if err != nil {
+			return err
+		}
+		defer raw.Close()
+		store = raw
 	}
-	defer store.Close()
 
 	if *to == "" {
 		n, err := export(ctx, store, stdout)
@@ -50,7 +67,7 @@ func exportCmd(ctx context.Context, args []string, getenv func(string) string, s
 		return nil
 	}
 	var n int
-	err = writeAtomically(*to, func(w io.Writer) error {
+	err := writeAtomically(*to, func(w io.Writer) error {
 		var err error
 		n, err = export(ctx, store, w)
 		return err

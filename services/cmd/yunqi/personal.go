@@ -11,9 +11,11 @@ import (
 
 	"github.com/yunqi-town/yunqi/events"
 	"github.com/yunqi-town/yunqi/events/keystore"
+	"github.com/yunqi-town/yunqi/events/keystore/logkeys"
 	"github.com/yunqi-town/yunqi/events/keystore/sqlitekeys"
 	"github.com/yunqi-town/yunqi/events/sealing"
 	"github.com/yunqi-town/yunqi/infra/config"
+	"github.com/yunqi-town/yunqi/services/identity"
 )
 
 // Personal data in the log is sealed with per-person keys (events/sealing);
@@ -35,11 +37,13 @@ func (c *commonConfig) masterKeyPath() string {
 
 func (c *commonConfig) keyStorePath() string { return filepath.Join(c.Data, "keys.db") }
 
-// openKeys opens the key store and checks the master key against it. With
-// create, a missing default master key is made (first start); a named
+// openKeys opens the key store and checks the master key against it: the
+// SQLite file beside the embedded log, or, on EventStoreDB (raw non-nil),
+// streams in the event store itself, which every replica sees. With the
+// default master key file, a missing one is made (first start); a named
 // --master-key-file must exist. A wrong master key is refused before
 // anything is written.
-func openKeys(ctx context.Context, c *commonConfig) (*keystore.Keyring, *sqlitekeys.Store, error) {
+func openKeys(ctx context.Context, c *commonConfig, raw events.Store) (*keystore.Keyring, keystore.Backend, error) {
 	if err := prepareDataDir(c.Data); err != nil {
 		return nil, nil, err
 	}
@@ -47,14 +51,17 @@ func openKeys(ctx context.Context, c *commonConfig) (*keystore.Keyring, *sqlitek
 	if err != nil {
 		return nil, nil, err
 	}
-	backend, err := sqlitekeys.Open(c.keyStorePath())
-	if err != nil {
+	var backend keystore.Backend
+	where := c.keyStorePath()
+	if raw != nil {
+		backend, where = logkeys.New(raw), "in the event store"
+	} else if backend, err = sqlitekeys.Open(c.keyStorePath()); err != nil {
 		return nil, nil, err
 	}
 	keys, err := keystore.Open(ctx, backend, master, keystore.Options{})
 	if errors.Is(err, keystore.ErrWrongMasterKey) {
 		backend.Close()
-		return nil, nil, fmt.Errorf("the master key in %s does not open the key store %s: give the key it was created with (--master-key-file); nothing was written", c.masterKeyPath(), c.keyStorePath())
+		return nil, nil, fmt.Errorf("the master key in %s does not open the key store %s: give the key it was created with (--master-key-file); nothing was written", c.masterKeyPath(), where)
 	}
 	if err != nil {
 		backend.Close()
@@ -68,7 +75,9 @@ func openKeys(ctx context.Context, c *commonConfig) (*keystore.Keyring, *sqlitek
 type personalLog struct {
 	*sealing.Store
 	raw     events.Store
-	backend *sqlitekeys.Store
+	backend keystore.Backend
+	// claims names address claim streams; derived from the master key.
+	claims identity.ClaimKey
 }
 
 func (p *personalLog) Close() error {
@@ -82,12 +91,17 @@ func openPersonalLog(ctx context.Context, c *commonConfig, url string, create bo
 	if err != nil {
 		return nil, err
 	}
-	keys, backend, err := openKeys(ctx, c)
+	var keyLog events.Store
+	if url != "" {
+		keyLog = raw
+	}
+	keys, backend, err := openKeys(ctx, c, keyLog)
 	if err != nil {
 		raw.Close()
 		return nil, permanent{err}
 	}
-	p := &personalLog{Store: sealing.New(raw, keys, logger), raw: raw, backend: backend}
+	p := &personalLog{Store: sealing.New(raw, keys, logger), raw: raw, backend: backend,
+		claims: identity.ClaimKey(keys.Derive("identity email claim"))}
 	if err := requireSealed(ctx, raw); err != nil {
 		p.Close()
 		if errors.Is(err, errClearText) {

@@ -23,13 +23,13 @@ func openSealedLog(t testing.TB, data string) events.Store {
 	return p
 }
 
-// claims is the data dir's address claim key, which role grants need to
-// find an account by its address.
+// claims is the address claim key of the app's log, which role grants
+// need to find an account by its address.
 func (a *testApp) claims(t testing.TB) identity.ClaimKey {
 	t.Helper()
-	k, err := identity.LoadClaimKey(a.data)
-	if err != nil {
-		t.Fatal(err)
+	p, ok := a.store.(*personalLog)
+	if !ok {
+		t.Fatal("the test app's store is not the sealed log")
 	}
-	return k
+	return p.claims
 }

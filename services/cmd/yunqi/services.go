@@ -12,7 +12,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/yunqi-town/yunqi/events"
-	"github.com/yunqi-town/yunqi/events/keystore"
 	"github.com/yunqi-town/yunqi/infra/auth"
 	"github.com/yunqi-town/yunqi/infra/httpserver"
 	"github.com/yunqi-town/yunqi/services/alliance"
@@ -119,8 +118,8 @@ func newServices(deps serviceDeps) ([]service, func(http.Handler) http.Handler, 
 		if idCfg.DataDir == "" {
 			idCfg.DataDir = deps.dataDir
 		}
-		if sealed, ok := deps.store.(interface{ Keys() *keystore.Keyring }); ok && idCfg.Keys == nil {
-			idCfg.Keys = sealed.Keys()
+		if p, ok := deps.store.(*personalLog); ok {
+			idCfg.Keys, idCfg.Claims = p.Keys(), p.claims
 		}
 		id, err := identity.New(idCfg, deps.store, deps.logger)
 		if err != nil {

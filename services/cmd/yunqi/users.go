@@ -21,6 +21,7 @@ func usersCmd(ctx context.Context, args []string, getenv func(string) string, st
 		{"revoke", "take a role from an account", func(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 			return roleCmd(ctx, "revoke", args, getenv, stdout)
 		}},
+		{"erase", "erase an account and its personal data for ever", eraseCmd},
 	}, args, getenv, stdout)
 }
 
@@ -62,11 +63,7 @@ func roleCmd(ctx context.Context, verb string, args []string, getenv func(string
 	if verb == "revoke" {
 		change, did, didNot = identity.RevokeRole, "revoked role %s from %s\n", "%s does not have role %s; nothing changed\n"
 	}
-	claims, err := identity.LoadClaimKey(c.Data)
-	if err != nil {
-		return err
-	}
-	changed, err := change(ctx, store, claims, *email, *role, cliActor(getenv))
+	changed, err := change(ctx, store, store.claims, *email, *role, cliActor(getenv))
 	switch {
 	case errors.Is(err, identity.ErrUserNotFound):
 		return fmt.Errorf("users %s: no account has the email address %q", verb, *email)
@@ -101,6 +98,8 @@ func cliActor(getenv func(string) string) string {
 func keysCmd(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	return runGroup(ctx, "keys", []command{
 		{"rotate", "make a new signing key the one that signs", rotateCmd},
+		{"export", "write the people's data keys (wrapped) to move them", keysExportCmd},
+		{"import", "add data keys from an export or a backup, keeping every erasure", keysImportCmd},
 	}, args, getenv, stdout)
 }
 
