@@ -461,7 +461,6 @@ func TestRateLimits(t *testing.T) {
 func TestConfigValidate(t *testing.T) {
 	for name, c := range map[string]Config{
 		"no data dir":       {Claims: testClaims},
-		"no claim key":      {DataDir: "d"},
 		"long access token": {DataDir: "d", Claims: testClaims, AccessTTL: 48 * time.Hour},
 		"short refresh":     {DataDir: "d", Claims: testClaims, AccessTTL: time.Hour, RefreshTTL: time.Minute},
 		"tiny window":       {DataDir: "d", Claims: testClaims, LogInPerAccount: RateLimit{Requests: 5, Window: time.Millisecond}},

@@ -62,6 +62,9 @@ func (s *Service) eraseAccount(ctx context.Context, userID, by string, wi writeI
 // eraseOwnAccount is the person's own erasure, after re-authentication
 // with their password.
 func (s *Service) eraseOwnAccount(ctx context.Context, userID, password string, wi writeInfo) error {
+	if len(password) > maxPasswordBytes {
+		return &ValidationError{Fields: []FieldError{{Field: "password", Message: wrongPasswordMessage, format: wrongPasswordMessage}}}
+	}
 	u, _, err := loadUser(ctx, s.store, userID)
 	if err != nil {
 		return err

@@ -95,9 +95,6 @@ func (c Config) Validate() error {
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("identity: data directory is required"))
 	}
-	if len(c.Claims) < 32 {
-		errs = append(errs, errors.New("identity: the address claim key is required (32 bytes or more)"))
-	}
 	if c.AccessTTL < time.Minute || c.AccessTTL > MaxAccessTTL {
 		errs = append(errs, fmt.Errorf("identity: access token lifetime %s must be between 1m and %s", c.AccessTTL, MaxAccessTTL))
 	}
@@ -146,6 +143,11 @@ func New(cfg Config, store events.Store, logger *slog.Logger) (*Service, error) 
 	}
 	if store == nil {
 		return nil, errors.New("identity: no event store")
+	}
+	// Checked here, not in Validate: the key comes from the key store,
+	// which is opened after the flags are checked.
+	if len(cfg.Claims) < 32 {
+		return nil, errors.New("identity: the address claim key is required (32 bytes or more)")
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)

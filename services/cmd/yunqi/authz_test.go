@@ -84,6 +84,7 @@ var authzTable = map[string]routeRule{
 	"PUT /api/identity/me/language":            {access: signedIn, body: `{"lang":"en"}`},
 	"PUT /api/identity/me/email":               {access: signedIn, body: `{"email":"moved@matrix.example.com","password":"wrong password"}`},
 	"POST /api/identity/me/email/verification": {access: signedIn},
+	"DELETE /api/identity/me":                  {access: signedIn, body: `{"password":"wrong password"}`},
 
 	// blog: reading is public, importing is for organizers
 	"GET /api/blog/blogs":                     {access: public},

@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"log/slog"
+	"path/filepath"
 	"testing"
 
 	"github.com/yunqi-town/yunqi/events"
+	"github.com/yunqi-town/yunqi/events/sqlitestore"
 	"github.com/yunqi-town/yunqi/services/identity"
 )
 
@@ -32,4 +34,25 @@ func (a *testApp) claims(t testing.TB) identity.ClaimKey {
 		t.Fatal("the test app's store is not the sealed log")
 	}
 	return p.claims
+}
+
+// seedClearText writes a log as it was before sealing: a registration with
+// its personal data in clear, straight into SQLite.
+func seedClearText(t testing.TB, data string) {
+	t.Helper()
+	store, err := sqlitestore.Open(filepath.Join(data, "events.db"), sqlitestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	id := "0193a5d0-0000-7000-8000-0000000000c1"
+	ev, err := events.Types.New(events.UserRegistered{UserID: id, Lang: "en",
+		Personal: events.UserPersonal{Email: "clear@example.com", DisplayName: "Clear Text", PasswordHash: "$argon2id$v=19$x"}},
+		events.Metadata{Actor: id, Subject: id, Visibility: events.Owner})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Append(context.Background(), events.UserStream(id), events.NoStream, ev); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -24,7 +24,7 @@ func TestServicePrefixesCoverTheirRoutes(t *testing.T) {
 				t.Fatal(err)
 			}
 			logger := slog.New(slog.DiscardHandler)
-			store, err := openLog(&c.commonConfig, true, logger, nil)
+			store, err := openPersonalLog(t.Context(), &c.commonConfig, "", true, logger, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -177,7 +177,7 @@ func TestUsersErrors(t *testing.T) {
 		{[]string{"revoke", "--role", "judge"}, "--email ADDRESS and --role ROLE are both required"},
 		{[]string{"grant", "--email", "ada@example.com", "--role", "judge", "extra"}, "takes no arguments"},
 		{[]string{"promote"}, `users: unknown command "promote"`},
-		{nil, "users: which command? grant or revoke"},
+		{nil, "users: which command? grant, revoke or erase"},
 	} {
 		args := append([]string{"users"}, tc.args...)
 		if len(tc.args) > 0 && (tc.args[0] == "grant" || tc.args[0] == "revoke") {

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"bytes"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestErasureLeavesNoReadableCopy is the person's erasure end to end on
+// the binary: before it the log, its export and its backup hold the
+// member's email and name only sealed; after it not even the operator's
+// opened export shows them, the credentials get 401, and the address signs
+// up again.
+func TestErasureLeavesNoReadableCopy(t *testing.T) {
+	data := t.TempDir()
+	base, _ := serve(t, data, rateOff...)
+	const email, name = "shred.me@example.com", "Shredded Person"
+	const pw = "correct horse battery staple"
+	if resp, body := call(t, "POST", base+"/api/identity/users", "", `{"email":"`+email+`","password":"`+pw+`","display_name":"`+name+`"}`); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("sign-up: %d %s", resp.StatusCode, body)
+	}
+	resp, body := call(t, "POST", base+"/api/identity/tokens", "", `{"email":"`+email+`","password":"`+pw+`"}`)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("log-in: %d %s", resp.StatusCode, body)
+	}
+	token := accessToken(t, body)
+	if resp, body := call(t, "PUT", base+"/api/identity/me/profile", token,
+		`{"display_name":"`+name+`","bio":"`+name+` writes Go","city":"杭州","skills":["go"],"links":[],"publish":{"display_name":true,"bio":true,"city":true,"skills":true,"links":false}}`); resp.StatusCode != http.StatusOK {
+		t.Fatalf("profile: %d %s", resp.StatusCode, body)
+	}
+
+	sealed, err := runCmd(t, "events", "export", "--data", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(sealed, email) || strings.Contains(sealed, name) || strings.Contains(sealed, "argon2id") {
+		t.Fatal("events export shows personal data in clear")
+	}
+	opened, err := runCmd(t, "events", "export", "--open", "--data", data)
+	if err != nil || !strings.Contains(opened, email) || !strings.Contains(opened, name) {
+		t.Fatalf("events export --open does not show the member's data (%v)", err)
+	}
+	before := filepath.Join(t.TempDir(), "before.db")
+	if _, err := runCmd(t, "backup", "--data", data, "--to", before); err != nil {
+		t.Fatal(err)
+	}
+	keysBefore := filepath.Join(t.TempDir(), "keys-before.db")
+	if _, err := runCmd(t, "backup", "--keys", "--data", data, "--to", keysBefore); err != nil {
+		t.Fatal(err)
+	}
+	assertNotIn(t, before, email, name)
+
+	if resp, body := call(t, "DELETE", base+"/api/identity/me", token, `{"password":"wrong password"}`); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "password") {
+		t.Fatalf("erasure with a wrong password: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := call(t, "DELETE", base+"/api/identity/me", token, `{"password":"`+pw+`"}`); resp.StatusCode != http.StatusOK {
+		t.Fatalf("erasure: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := call(t, "POST", base+"/api/identity/tokens", "", `{"email":"`+email+`","password":"`+pw+`"}`); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("log-in after erasure: %d, want 401", resp.StatusCode)
+	}
+	if resp, _ := call(t, "GET", base+"/api/identity/me", token, ""); resp.StatusCode == http.StatusOK {
+		t.Error("the erased account's token still reads /api/identity/me")
+	}
+	if resp, _ := call(t, "DELETE", base+"/api/identity/me", token, `{"password":"`+pw+`"}`); resp.StatusCode == http.StatusOK || resp.StatusCode >= 500 {
+		t.Errorf("a second erasure with the old token: %d", resp.StatusCode)
+	}
+
+	after, err := runCmd(t, "events", "export", "--open", "--data", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(after, email) || strings.Contains(after, name) {
+		t.Error("the operator's opened export still shows the erased person")
+	}
+	afterDB := filepath.Join(t.TempDir(), "after.db")
+	if _, err := runCmd(t, "backup", "--data", data, "--to", afterDB); err != nil {
+		t.Fatal(err)
+	}
+	assertNotIn(t, afterDB, email, name)
+	// The key store itself forgot the key.
+	assertNotIn(t, filepath.Join(data, "keys.db"), email, name)
+
+	// Restoring the key backup from before the erasure does not bring the
+	// person back: the erasure list and the log's erasure are re-applied.
+	if out, err := runCmd(t, "keys", "import", "--data", data, "--from", keysBefore); err != nil {
+		t.Fatalf("keys import: %v %s", err, out)
+	}
+	again, err := runCmd(t, "events", "export", "--open", "--data", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(again, email) {
+		t.Error("restoring an old key backup brought the erased person's data back")
+	}
+
+	// The address is free again, at once.
+	var resp2 *http.Response
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		resp2, body = call(t, "POST", base+"/api/identity/users", "", `{"email":"`+email+`","password":"`+pw+`","display_name":"New Person"}`)
+		if resp2.StatusCode == http.StatusCreated || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if resp2.StatusCode != http.StatusCreated {
+		t.Errorf("sign-up with the erased address: %d %s", resp2.StatusCode, body)
+	}
+}
+
+// TestUsersErase is the staff erasure from the command line.
+func TestUsersErase(t *testing.T) {
+	data := t.TempDir()
+	base, _ := serve(t, data, rateOff...)
+	token, _ := account(t, base, "erase.me@example.com")
+	if _, err := runCmd(t, "users", "erase", "--data", data, "--email", "nobody@example.com"); err == nil || !strings.Contains(err.Error(), "no account has the email address") {
+		t.Errorf("erasing an unknown address: %v", err)
+	}
+	out, err := runCmd(t, "users", "erase", "--data", data, "--email", "Erase.Me@example.com")
+	if err != nil || !strings.Contains(out, "erased account") {
+		t.Fatalf("users erase: %v %s", err, out)
+	}
+	if resp, _ := call(t, "GET", base+"/api/identity/me", token, ""); resp.StatusCode == http.StatusOK {
+		t.Error("the erased account still reads /api/identity/me")
+	}
+	if _, err := runCmd(t, "users", "erase", "--data", data, "--email", "erase.me@example.com"); err == nil {
+		t.Error("a second erasure by address found the account again")
+	}
+	logged, err := runCmd(t, "events", "export", "--data", data)
+	if err != nil || !strings.Contains(logged, `"identity.AccountErased"`) || !strings.Contains(logged, `"by":"staff"`) || !strings.Contains(logged, `"actor":"cli:`) {
+		t.Errorf("the erasure is not recorded as a staff erasure by the operator (%v)", err)
+	}
+}
+
+// TestServeRefusesClearTextAndAWrongMasterKey: a log written before sealing
+// is refused with the command that seals it, and a wrong master key is
+// refused naming the file, before anything is written.
+func TestServeRefusesClearTextAndAWrongMasterKey(t *testing.T) {
+	data := t.TempDir()
+	base, stop := serve(t, data, rateOff...)
+	account(t, base, "ada@example.com")
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	wrong := filepath.Join(t.TempDir(), "wrong.key")
+	if err := os.WriteFile(wrong, bytes.Repeat([]byte("ab"), 32), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	info, _ := os.Stat(filepath.Join(data, "events.db"))
+	_, err := runCmd(t, "serve", "--data", data, "--addr", "127.0.0.1:0", "--master-key-file", wrong)
+	if err == nil || !strings.Contains(err.Error(), wrong) || !strings.Contains(err.Error(), "does not open the key store") {
+		t.Errorf("serve with a wrong master key: %v", err)
+	}
+	if now, _ := os.Stat(filepath.Join(data, "events.db")); now.Size() != info.Size() {
+		t.Error("serve with a wrong master key wrote to the log")
+	}
+	if _, err := runCmd(t, "serve", "--data", data, "--addr", "127.0.0.1:0", "--master-key-file", filepath.Join(t.TempDir(), "missing.key")); err == nil || !strings.Contains(err.Error(), "missing.key") {
+		t.Errorf("serve with a missing master key file: %v", err)
+	}
+
+	clear := t.TempDir()
+	seedClearText(t, clear)
+	_, err = runCmd(t, "serve", "--data", clear, "--addr", "127.0.0.1:0")
+	if err == nil || !strings.Contains(err.Error(), "clear text") || !strings.Contains(err.Error(), "yunqi events migrate-personal") {
+		t.Errorf("serve on a clear-text log: %v", err)
+	}
+}
+
+func assertNotIn(t *testing.T, file string, needles ...string) {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, wal := range []string{file + "-wal"} {
+		if more, err := os.ReadFile(wal); err == nil {
+			b = append(b, more...)
+		}
+	}
+	for _, n := range needles {
+		if bytes.Contains(b, []byte(n)) {
+			t.Errorf("%s holds %q", filepath.Base(file), n)
+		}
+	}
+}
