@@ -72,6 +72,8 @@ func (p *Pages) Mount(r chi.Router) {
 		r.Post("/me/language", p.saveLanguage)
 		r.Post("/me/email", p.changeEmail)
 		r.Post("/me/verification", p.resendVerification)
+		r.Get("/me/export", p.exportData)
+		r.Post("/me/erase", p.eraseAccount)
 		// The address the notifier's mails link to; see verifyEmail.
 		r.Get("/verify-email", p.verifyEmail)
 		r.Get("/people/{id}", p.person)
@@ -279,13 +281,13 @@ type meData struct {
 	Form          *web.Form
 	// The account's smaller forms, each scoped so their ids differ, and
 	// Failed, the one whose errors the summary at the top lists.
-	LangForm, EmailForm, VerifyForm, Failed *web.Form
-	Langs                                   []web.Option
-	LinkRows                                []linkRow
-	Published                               bool
-	PublicPath                              string
-	Timeline                                []timelineRow
-	TimelineBehind                          bool
+	LangForm, EmailForm, VerifyForm, EraseForm, Failed *web.Form
+	Langs                                              []web.Option
+	LinkRows                                           []linkRow
+	Published                                          bool
+	PublicPath                                         string
+	Timeline                                           []timelineRow
+	TimelineBehind                                     bool
 }
 
 type linkRow struct {
@@ -353,7 +355,7 @@ func (p *Pages) me(w http.ResponseWriter, r *http.Request) {
 
 // meForms are the forms of the "My Yunqi" page; nil ones start empty (or
 // with the saved value).
-type meForms struct{ profile, lang, email, verify *web.Form }
+type meForms struct{ profile, lang, email, verify, erase *web.Form }
 
 // timelineWait bounds how long a page waits for the timeline to show an
 // event just written (the projection follows the log a moment behind).
@@ -374,6 +376,9 @@ func (p *Pages) renderMe(w http.ResponseWriter, r *http.Request, status int, u U
 	}
 	if forms.verify == nil {
 		forms.verify = web.NewFormIn("verify")
+	}
+	if forms.erase == nil {
+		forms.erase = web.NewFormIn("erase")
 	}
 	// The visitor's own newest events: in their user stream and in the
 	// session they are using now (a log-in they have just made).
@@ -397,11 +402,12 @@ func (p *Pages) renderMe(w http.ResponseWriter, r *http.Request, status int, u U
 		LangForm:       forms.lang,
 		EmailForm:      forms.email,
 		VerifyForm:     forms.verify,
+		EraseForm:      forms.erase,
 		Failed:         form,
 		PublicPath:     pathPeople + u.ID,
 		TimelineBehind: !caughtUp,
 	}
-	for _, f := range []*web.Form{forms.lang, forms.email, forms.verify} {
+	for _, f := range []*web.Form{forms.lang, forms.email, forms.verify, forms.erase} {
 		if !f.Valid() {
 			d.Failed = f
 		}

@@ -41,6 +41,7 @@ func (s *Service) Mount(r chi.Router) {
 			r.Use(s.verifier.Middleware, auth.RequireUser)
 			r.Get("/me", s.handleMe)
 			r.Delete("/me", s.handleEraseMe)
+			r.Get("/me/export", s.handleExport)
 			r.Get("/me/profile", s.handleGetProfile)
 			r.Put("/me/profile", s.handlePutProfile)
 			r.Get("/me/timeline", s.handleTimeline)

@@ -54,6 +54,8 @@ type Config struct {
 	Keys KeyEraser
 	// Claims names the streams that record who owns an address (required).
 	Claims ClaimKey
+	// Exporters add other services' parts to a person's copy of their data.
+	Exporters []Exporter
 }
 
 // MaxAccessTTL bounds AccessTTL: access tokens cannot be revoked, so they

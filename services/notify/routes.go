@@ -28,6 +28,7 @@ func (s *Service) Mount(r chi.Router) {
 			r.Get("/preferences", s.handlePrefs)
 			r.Put("/preferences", s.handleSetPrefs)
 			r.Get("/overview", s.handleOverview)
+			r.Get("/export", s.handleExport)
 		})
 		r.With(auth.RequireRole(auth.RoleOrganizer)).Get("/mail", s.handleMailReport)
 	})

@@ -85,6 +85,7 @@ var authzTable = map[string]routeRule{
 	"PUT /api/identity/me/email":               {access: signedIn, body: `{"email":"moved@matrix.example.com","password":"wrong password"}`},
 	"POST /api/identity/me/email/verification": {access: signedIn},
 	"DELETE /api/identity/me":                  {access: signedIn, body: `{"password":"wrong password"}`},
+	"GET /api/identity/me/export":              {access: signedIn},
 
 	// blog: reading is public, importing is for organizers
 	"GET /api/blog/blogs":                     {access: public},
@@ -258,6 +259,8 @@ var authzTable = map[string]routeRule{
 
 	"POST /identity/me/language":     {access: pageSession},
 	"POST /identity/me/email":        {access: pageSession},
+	"GET /identity/me/export":        {access: pageSession},
+	"POST /identity/me/erase":        {access: pageSession},
 	"POST /identity/me/verification": {access: pageSession},
 	// The link of the verification mail: no log-in, the code is the proof.
 	"GET /identity/verify-email": {access: public, path: "/identity/verify-email?u=0193a5d0-0000-7000-8000-000000000000&c=forged"},
@@ -270,6 +273,7 @@ var authzTable = map[string]routeRule{
 	"GET /api/notify/preferences":      {access: signedIn},
 	"PUT /api/notify/preferences":      {access: signedIn, body: `{"email":{"seat_offered":true}}`},
 	"GET /api/notify/overview":         {access: signedIn},
+	"GET /api/notify/export":           {access: signedIn},
 	"GET /api/notify/mail":             {access: roleGated, roles: []string{auth.RoleOrganizer}},
 	"GET /notify/":                     {access: pageSession},
 	"POST /notify/":                    {access: pageSession},

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"archive/zip"
 	"bytes"
+	"encoding/json"
+	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -31,6 +36,35 @@ func TestErasureLeavesNoReadableCopy(t *testing.T) {
 	if resp, body := call(t, "PUT", base+"/api/identity/me/profile", token,
 		`{"display_name":"`+name+`","bio":"`+name+` writes Go","city":"杭州","skills":["go"],"links":[],"publish":{"display_name":true,"bio":true,"city":true,"skills":true,"links":false}}`); resp.StatusCode != http.StatusOK {
 		t.Fatalf("profile: %d %s", resp.StatusCode, body)
+	}
+
+	// The person's own copy: a ZIP with a file per kind, their email in it.
+	resp, body = call(t, "GET", base+"/api/identity/me/export", token, "")
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/zip" {
+		t.Fatalf("export: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	z, err := zip.NewReader(strings.NewReader(body), int64(len(body)))
+	if err != nil {
+		t.Fatalf("the export is not a ZIP: %v", err)
+	}
+	files := map[string]string{}
+	for _, f := range z.File {
+		rc, _ := f.Open()
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		if !json.Valid(b) {
+			t.Errorf("%s in the export is not JSON", f.Name)
+		}
+		files[f.Name] = string(b)
+	}
+	for _, want := range []string{"manifest.json", "account.json", "profile.json", "account-timeline.json", "registrations.json",
+		"applications.json", "teams-and-submissions.json", "posts.json", "notifications.json", "email-preferences.json"} {
+		if _, ok := files[want]; !ok {
+			t.Errorf("the export has no %s (files %v)", want, slices.Sorted(maps.Keys(files)))
+		}
+	}
+	if !strings.Contains(files["account.json"], email) || !strings.Contains(files["profile.json"], "writes Go") {
+		t.Errorf("the export does not hold the person's own data: %s", files["account.json"])
 	}
 
 	sealed, err := runCmd(t, "events", "export", "--data", data)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -112,6 +113,7 @@ func (d serviceDeps) runs(name string) bool { return len(d.only) == 0 || slices.
 // shell's pages use.
 func newServices(deps serviceDeps) ([]service, func(http.Handler) http.Handler, error) {
 	var out []service
+	var notifier *notify.Service
 	verifier, pageSession := deps.verifier, deps.pageSession
 	if deps.runs("identity") {
 		idCfg := deps.identity
@@ -120,6 +122,21 @@ func newServices(deps serviceDeps) ([]service, func(http.Handler) http.Handler, 
 		}
 		if p, ok := deps.store.(*personalLog); ok {
 			idCfg.Keys, idCfg.Claims = p.Keys(), p.claims
+		}
+		// The notifier is made below; a person's copy of their data asks
+		// it only once a request comes.
+		if deps.runs("notify") {
+			idCfg.Exporters = append(idCfg.Exporters, func(ctx context.Context, user, lang string) ([]identity.ExportFile, error) {
+				if notifier == nil {
+					return nil, errors.New("the notifier is not running")
+				}
+				var files []identity.ExportFile
+				for name, data := range notifier.PersonalData(ctx, user, lang) {
+					files = append(files, identity.ExportFile{Name: name, Data: data})
+				}
+				slices.SortFunc(files, func(a, b identity.ExportFile) int { return strings.Compare(a.Name, b.Name) })
+				return files, nil
+			})
 		}
 		id, err := identity.New(idCfg, deps.store, deps.logger)
 		if err != nil {
@@ -226,6 +243,7 @@ func newServices(deps serviceDeps) ([]service, func(http.Handler) http.Handler, 
 			return nil, nil, err
 		}
 		deps.ui.SetUnread(nt.Unread)
+		notifier = nt
 		out = append(out, service{name: "notify", ready: nt.Ready, run: nt.Run,
 			mount: func(r chi.Router) { nt.Mount(r); pages.Mount(r, pageSession) }})
 	}
