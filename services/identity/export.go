@@ -9,7 +9,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/yunqi-town/yunqi/infra/auth")
+	"github.com/yunqi-town/yunqi/infra/auth"
+)
 
 // ExportFile is one file of a person's own copy of their data.
 type ExportFile struct {
