@@ -20,6 +20,7 @@ func eventsCmd(ctx context.Context, args []string, getenv func(string) string, s
 		{"tail", "follow the log, one line per event", tailCmd},
 		{"export", "write the log as JSON Lines", exportCmd},
 		{"import", "load a JSON Lines export into the log", importCmd},
+		{"migrate-personal", "seal the clear-text personal data of a log written before sealing", migratePersonalCmd},
 	}, args, getenv, stdout)
 }
 

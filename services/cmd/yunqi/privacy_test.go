@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/yunqi-town/yunqi/services/identity"
 )
 
 // TestErasureLeavesNoReadableCopy is the person's erasure end to end on
@@ -219,5 +221,93 @@ func assertNotIn(t *testing.T, file string, needles ...string) {
 		if bytes.Contains(b, []byte(n)) {
 			t.Errorf("%s holds %q", filepath.Base(file), n)
 		}
+	}
+}
+
+// TestMigratePersonal turns a log from before sealing (personal data in
+// clear, claim streams named by the plain hash) into a sealed one that the
+// same people log in to.
+func TestMigratePersonal(t *testing.T) {
+	// A log as an older binary wrote it: made here by opening a sealed log
+	// to clear text and naming the claim stream the old way.
+	d1 := t.TempDir()
+	base, stop := serve(t, d1, rateOff...)
+	const email, pw = "old.timer@example.com", "correct horse battery staple"
+	token, _ := account(t, base, email)
+	if resp, body := call(t, "PUT", base+"/api/identity/me/profile", token, `{"display_name":"Old Timer","bio":"here since 2009","publish":{"display_name":true,"bio":true}}`); resp.StatusCode != http.StatusOK {
+		t.Fatalf("profile: %d %s", resp.StatusCode, body)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	opened, err := runCmd(t, "events", "export", "--open", "--data", d1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var old strings.Builder
+	claim := ""
+	for line := range strings.Lines(opened) {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatal(err)
+		}
+		if rec["stream"] == sealedMarkerStream {
+			continue
+		}
+		delete(rec["metadata"].(map[string]any), "key_version")
+		if s := rec["stream"].(string); strings.HasPrefix(s, "emailclaim-") {
+			claim = s
+			rec["stream"] = "emailclaim-" + identity.LegacyClaimHash(email)
+		}
+		b, _ := json.Marshal(rec)
+		old.Write(append(b, '\n'))
+	}
+	if claim == "" {
+		t.Fatal("no claim stream in the export")
+	}
+	file := filepath.Join(t.TempDir(), "old.jsonl")
+	if err := os.WriteFile(file, []byte(old.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d2 := t.TempDir()
+	if out, err := runCmd(t, "events", "import", "--data", d2, file); err != nil {
+		t.Fatalf("import: %v %s", err, out)
+	}
+	assertContains(t, filepath.Join(d2, "events.db"), email)
+
+	if _, err := runCmd(t, "serve", "--data", d2, "--addr", "127.0.0.1:0"); err == nil || !strings.Contains(err.Error(), "migrate-personal") {
+		t.Fatalf("serve on the old log: %v", err)
+	}
+	out, err := runCmd(t, "events", "migrate-personal", "--data", d2)
+	if err != nil || !strings.Contains(out, "sealed the personal data") || !strings.Contains(out, "1 address claim streams renamed") {
+		t.Fatalf("migrate-personal: %v %s", err, out)
+	}
+	assertNotIn(t, filepath.Join(d2, "events.db"), email, "Old Timer", "here since 2009")
+	if left, _ := filepath.Glob(filepath.Join(d2, "events.db.*")); len(left) != 0 {
+		t.Errorf("the clear-text log was left behind: %v", left)
+	}
+	again, err := runCmd(t, "events", "migrate-personal", "--data", d2)
+	if err != nil || !strings.Contains(again, "nothing to migrate") {
+		t.Errorf("a second migration: %v %s", err, again)
+	}
+
+	base, _ = serve(t, d2, rateOff...)
+	resp, body := call(t, "POST", base+"/api/identity/tokens", "", `{"email":"`+email+`","password":"`+pw+`"}`)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("log-in after the migration: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := call(t, "GET", base+"/api/identity/me/profile", accessToken(t, body), ""); resp.StatusCode != http.StatusOK || !strings.Contains(body, "here since 2009") {
+		t.Errorf("the profile after the migration: %d %s", resp.StatusCode, body)
+	}
+}
+
+func assertContains(t *testing.T, file, needle string) {
+	t.Helper()
+	b, _ := os.ReadFile(file)
+	if more, err := os.ReadFile(file + "-wal"); err == nil {
+		b = append(b, more...)
+	}
+	if !bytes.Contains(b, []byte(needle)) {
+		t.Fatalf("%s does not hold %q", filepath.Base(file), needle)
 	}
 }
