@@ -48,6 +48,9 @@ type Store struct {
 	// unreadable counts personal members that could not be opened for a
 	// reason other than erasure (a tampered or foreign ciphertext).
 	unreadable atomic.Int64
+	// off passes everything through unsealed: only for measuring what
+	// sealing costs side by side (NewUnsealedForBenchmark).
+	off bool
 }
 
 // New wraps inner.
@@ -58,6 +61,16 @@ func New(inner events.Store, keys *keystore.Keyring, log *slog.Logger) *Store {
 	return &Store{Store: inner, keys: keys, log: log}
 }
 
+// NewUnsealedForBenchmark is a store that seals nothing and opens
+// nothing, with the same keyring: the baseline `yunqi bench rush
+// --compare-sealing` measures the sealing store against. No command that
+// serves or writes real data uses it.
+func NewUnsealedForBenchmark(inner events.Store, keys *keystore.Keyring, log *slog.Logger) *Store {
+	s := New(inner, keys, log)
+	s.off = true
+	return s
+}
+
 // Keys is the keyring the store seals with.
 func (s *Store) Keys() *keystore.Keyring { return s.keys }
 
@@ -66,6 +79,9 @@ func (s *Store) Keys() *keystore.Keyring { return s.keys }
 func (s *Store) Unreadable() int64 { return s.unreadable.Load() }
 
 func (s *Store) Append(ctx context.Context, stream string, expected events.ExpectedRevision, evs ...events.Proposed) (events.AppendResult, error) {
+	if s.off {
+		return s.Store.Append(ctx, stream, expected, evs...)
+	}
 	var out []events.Proposed
 	for i, p := range evs {
 		sealed, changed, err := Seal(ctx, s.keys, p)
@@ -147,7 +163,7 @@ func (s *Store) openAll(ctx context.Context, evs []events.Event) {
 }
 
 func (s *Store) open(ctx context.Context, e *events.Event) {
-	if e.Metadata.KeyVersion == 0 || e.Metadata.Subject == "" {
+	if s.off || e.Metadata.KeyVersion == 0 || e.Metadata.Subject == "" {
 		return
 	}
 	data, err := Open(ctx, s.keys, *e)

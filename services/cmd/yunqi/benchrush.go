@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
@@ -23,7 +22,6 @@ import (
 	"time"
 
 	"github.com/yunqi-town/yunqi/events"
-	"github.com/yunqi-town/yunqi/events/sqlitestore"
 	"github.com/yunqi-town/yunqi/infra/auth"
 	"github.com/yunqi-town/yunqi/infra/config"
 	"github.com/yunqi-town/yunqi/services/identity"
@@ -46,6 +44,7 @@ type rushConfig struct {
 	SessionCapacity int
 	Cancellations   int
 	CPUProfile      string
+	CompareSealing  int
 }
 
 // The five tracks of the conference since 2010.
@@ -68,6 +67,7 @@ func benchRushCmd(ctx context.Context, args []string, getenv func(string) string
 	set.Int(&c.Clients, "clients", 200, "concurrent HTTP clients")
 	set.Int(&c.SessionCapacity, "session-capacity", 2000, "seats in each of the five track sessions")
 	set.Int(&c.Cancellations, "cancellations", 1000, "seat holders who cancel in the second phase")
+	set.Int(&c.CompareSealing, "compare-sealing", 0, "run this many rounds, each a rush on a server that seals personal data and one on a server that does not, alternating, on fresh data dirs (no --server)")
 	set.String(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the rush (this process: the clients, and the server when it runs here) to this file")
 	help, err := parseFlags(fs, set.Parse, args, stdout,
 		"bench rush [--server URL --data DIR] [--edition ID]", `
@@ -88,6 +88,12 @@ the main edition stays as the rush left it for anyone to inspect.`)
 	}
 	if c.Server != "" && c.Data == "" {
 		return errors.New("bench rush: --server needs --data, the running server's data dir")
+	}
+	if c.CompareSealing > 0 {
+		if c.Server != "" {
+			return errors.New("bench rush: --compare-sealing starts its own servers; drop --server")
+		}
+		return compareSealing(ctx, c, getenv, stdout)
 	}
 	if c.Server == "" {
 		dir, err := os.MkdirTemp("", "yunqi-rush-*")
@@ -112,6 +118,42 @@ the main edition stays as the rush left it for anyone to inspect.`)
 	fmt.Fprintln(stdout, res.line())
 	if res.oversold != 0 || res.lost != 0 {
 		return fmt.Errorf("bench rush: oversold %d, lost %d", res.oversold, res.lost)
+	}
+	return nil
+}
+
+// compareSealing measures what sealing personal data costs the rush: the
+// same rush on a sealing server and on one that seals nothing, alternating
+// so that both see the same machine.
+func compareSealing(ctx context.Context, c rushConfig, getenv func(string) string, stdout io.Writer) error {
+	for round := 1; round <= c.CompareSealing; round++ {
+		for _, sealed := range []bool{true, false} {
+			runCtx := ctx
+			label := "sealed"
+			if !sealed {
+				runCtx, label = withoutSealing(ctx), "unsealed"
+			}
+			dir, err := os.MkdirTemp("", "yunqi-rush-*")
+			if err != nil {
+				return err
+			}
+			srvCtx, stop := context.WithCancel(runCtx)
+			url, done, err := startServer(srvCtx, dir, getenv)
+			if err == nil {
+				rc := c
+				rc.Server, rc.Data = url, dir
+				var res rushResult
+				if res, err = rush(runCtx, rc, io.Discard); err == nil {
+					fmt.Fprintf(stdout, "round %d, %s: %s\n", round, label, res.line())
+				}
+			}
+			stop()
+			<-done
+			os.RemoveAll(dir)
+			if err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -314,7 +356,9 @@ type editionCounts struct {
 }
 
 func rush(ctx context.Context, c rushConfig, stdout io.Writer) (rushResult, error) {
-	store, err := sqlitestore.Open(filepath.Join(c.Data, "events.db"), sqlitestore.Options{Logger: slog.New(slog.DiscardHandler)})
+	// Through the sealing store, as the server writes: the members'
+	// names are personal data.
+	store, err := openPersonalLog(ctx, &commonConfig{Data: c.Data}, "", false, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		return rushResult{}, fmt.Errorf("open the server's event log: %w", err)
 	}

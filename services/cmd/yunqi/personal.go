@@ -100,7 +100,11 @@ func openPersonalLog(ctx context.Context, c *commonConfig, url string, create bo
 		raw.Close()
 		return nil, permanent{err}
 	}
-	p := &personalLog{Store: sealing.New(raw, keys, logger), raw: raw, backend: backend,
+	sealed := sealing.New(raw, keys, logger)
+	if unsealedForBenchmark(ctx) {
+		sealed = sealing.NewUnsealedForBenchmark(raw, keys, logger)
+	}
+	p := &personalLog{Store: sealed, raw: raw, backend: backend,
 		claims: identity.ClaimKey(keys.Derive("identity email claim"))}
 	if err := requireSealed(ctx, raw); err != nil {
 		p.Close()
@@ -117,6 +121,20 @@ func openPersonalLog(ctx context.Context, c *commonConfig, url string, create bo
 type permanent struct{ error }
 
 func (p permanent) Unwrap() error { return p.error }
+
+type unsealedKey struct{}
+
+// withoutSealing marks a context whose server seals nothing: the baseline
+// of `bench rush --compare-sealing`, which starts its servers in process.
+// Nothing a user can set reaches it.
+func withoutSealing(ctx context.Context) context.Context {
+	return context.WithValue(ctx, unsealedKey{}, true)
+}
+
+func unsealedForBenchmark(ctx context.Context) bool {
+	off, _ := ctx.Value(unsealedKey{}).(bool)
+	return off
+}
 
 // sealedMarkerStream records that every personal field in the log is
 // sealed: a log created sealed, or migrated. Its absence on a log with
