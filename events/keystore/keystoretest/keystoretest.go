@@ -322,6 +322,23 @@ func testKeyring(t *testing.T, h Harness) {
 	if _, err := k1.Current(c, "ada"); !errors.Is(err, keystore.ErrErased) {
 		t.Errorf("Current of an erased subject: %v, want ErrErased", err)
 	}
+	// Prepare makes missing first keys in one go and keeps erasures.
+	existing, _ := k1.Current(c, "bob")
+	if err := k1.Prepare(c, []string{"bob", "carol", "dave", "ada", "carol"}); err != nil {
+		t.Fatalf("Prepare: %v", err)
+	}
+	if again, _ := k2.Current(c, "bob"); again.Version != existing.Version {
+		t.Error("Prepare replaced an existing key")
+	}
+	for _, who := range []string{"carol", "dave"} {
+		if _, err := b.Latest(c, who); err != nil {
+			t.Errorf("Prepare made no key for %s: %v", who, err)
+		}
+	}
+	if _, err := b.Latest(c, "ada"); !errors.Is(err, keystore.ErrErased) {
+		t.Errorf("Prepare brought an erased subject back: %v", err)
+	}
+
 	wrong := make([]byte, keystore.MasterKeySize)
 	rand.Read(wrong)
 	if _, err := keystore.Open(c, b, wrong, keystore.Options{}); !errors.Is(err, keystore.ErrWrongMasterKey) {
