@@ -303,26 +303,119 @@ func IsSealed(e events.Event) bool {
 }
 
 // findMember locates the value of the top-level personal member in a JSON
-// object: data[start:end] is the value exactly as written.
+// object: data[start:end] is the value exactly as written. It scans by
+// hand because every read of a sealed event calls it: encoding/json's
+// decoder costs several times more and allocates per member. On anything
+// that is not a well-formed object it reports false.
 func findMember(data []byte) (start, end int, ok bool) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+	i := skipSpace(data, 0)
+	if i >= len(data) || data[i] != '{' {
 		return 0, 0, false
 	}
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
+	i++
+	for {
+		i = skipSpace(data, i)
+		if i >= len(data) || data[i] != '"' {
 			return 0, 0, false
 		}
-		name, _ := t.(string)
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
+		keyStart := i
+		i = skipString(data, i)
+		if i < 0 {
 			return 0, 0, false
 		}
-		if name == Member {
-			end = int(dec.InputOffset())
-			return end - len(raw), end, len(raw) > 0
+		key := data[keyStart:i]
+		i = skipSpace(data, i)
+		if i >= len(data) || data[i] != ':' {
+			return 0, 0, false
+		}
+		i = skipSpace(data, i+1)
+		valueStart := i
+		i = skipValue(data, i)
+		if i < 0 {
+			return 0, 0, false
+		}
+		if bytes.Equal(key, memberKey) || (bytes.IndexByte(key, '\\') >= 0 && unquotedIs(key, Member)) {
+			return valueStart, i, true
+		}
+		i = skipSpace(data, i)
+		if i >= len(data) {
+			return 0, 0, false
+		}
+		switch data[i] {
+		case ',':
+			i++
+		case '}':
+			return 0, 0, false
+		default:
+			return 0, 0, false
 		}
 	}
-	return 0, 0, false
+}
+
+func skipSpace(data []byte, i int) int {
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index after the string starting at data[i] ('"'),
+// or -1.
+func skipString(data []byte, i int) int {
+	for i++; i < len(data); i++ {
+		switch data[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return -1
+}
+
+// skipValue returns the index after the value starting at data[i], or -1.
+// Nested objects and arrays are skipped by depth; scalars up to the next
+// delimiter.
+func skipValue(data []byte, i int) int {
+	if i >= len(data) {
+		return -1
+	}
+	switch data[i] {
+	case '"':
+		return skipString(data, i)
+	case '{', '[':
+		depth := 0
+		for ; i < len(data); i++ {
+			switch data[i] {
+			case '"':
+				if i = skipString(data, i); i < 0 {
+					return -1
+				}
+				i--
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return -1
+	default:
+		j := i
+		for j < len(data) && data[j] != ',' && data[j] != '}' && data[j] != ']' && data[j] != ' ' && data[j] != '\t' && data[j] != '\n' && data[j] != '\r' {
+			j++
+		}
+		if j == i {
+			return -1
+		}
+		return j
+	}
+}
+
+// unquotedIs compares a JSON string with escapes to name.
+func unquotedIs(quoted []byte, name string) bool {
+	var s string
+	return json.Unmarshal(quoted, &s) == nil && s == name
 }
