@@ -66,6 +66,9 @@ func (s *Service) eraseOwnAccount(ctx context.Context, userID, password string, 
 		return &ValidationError{Fields: []FieldError{{Field: "password", Message: wrongPasswordMessage, format: wrongPasswordMessage}}}
 	}
 	u, _, err := loadUser(ctx, s.store, userID)
+	if errors.Is(err, ErrUserNotFound) && u.Erased {
+		return nil // erased already: nothing is left to check the password against, or to erase
+	}
 	if err != nil {
 		return err
 	}
