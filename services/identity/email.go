@@ -274,7 +274,7 @@ func (s *Service) verifyEmail(ctx context.Context, userID, code string, wi write
 // it. The old address's claim is released by the change itself: a claim
 // whose user has moved to another address is stale, and the next sign-up
 // or change for it takes it over (see takeOverStaleClaim).
-func (s *Service) changeEmail(ctx context.Context, userID string, in emailChangeInput, wi writeInfo) (User, error) {
+func (s *Service) changeEmail(ctx context.Context, userID string, in emailChangeInput, c client, wi writeInfo) (User, error) {
 	in, err := in.validate()
 	if err != nil {
 		return User{}, err
@@ -283,11 +283,12 @@ func (s *Service) changeEmail(ctx context.Context, userID string, in emailChange
 	if err != nil {
 		return User{}, err
 	}
-	// Failures count against the same allowance as failed log-ins, so a
-	// stolen session cannot guess the password here instead.
-	account := emailHash(normalizeEmail(u.Email))
-	if s.limits.accountLimited(account) {
-		return User{}, errAccountLimited
+	// Failures meet the same brakes as failed log-ins, so a stolen
+	// session cannot guess the password here instead.
+	keys := keysFor(emailHash(normalizeEmail(u.Email)), c.addr)
+	now := s.now()
+	if err := s.brakes.check(keys, now, func() bool { return s.devices.belongs(c.device, u.ID) }); err != nil {
+		return User{}, err
 	}
 	ok := false
 	if u.PasswordHash != "" { // accounts made without a password never re-authenticate
@@ -297,7 +298,7 @@ func (s *Service) changeEmail(ctx context.Context, userID string, in emailChange
 		}
 	}
 	if !ok {
-		s.limits.countFailedLogIn(ctx, account)
+		s.brakes.failed(keys, now)
 		return User{}, &ValidationError{Fields: []FieldError{{Field: "password", Message: wrongPasswordMessage, format: wrongPasswordMessage}}}
 	}
 	if sameAddress(in.Email, u.Email) {

@@ -114,12 +114,13 @@ func (s *Service) handleLogIn(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	res, err := s.logIn(r.Context(), in.Email, in.Password, wi)
+	res, err := s.logIn(r.Context(), in.Email, in.Password, clientOf(r), wi)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	s.SetRefreshCookie(w, r, res.refreshToken, res.refreshExpires)
+	s.rememberDevice(w, r, res.userID)
 	s.writeTokens(w, res, false)
 }
 
@@ -259,7 +260,7 @@ func (s *Service) handlePutEmail(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	u, err := s.changeEmail(r.Context(), p.UserID, in, wi)
+	u, err := s.changeEmail(r.Context(), p.UserID, in, clientOf(r), wi)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -411,6 +412,7 @@ func writeInfoFrom(w http.ResponseWriter, r *http.Request) (writeInfo, bool) {
 func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var invalid *ValidationError
 	var later *retryLater
+	var held *throttledError
 	switch {
 	case errors.As(err, &invalid):
 		fields := make([]httpserver.FieldError, len(invalid.Fields))
@@ -433,9 +435,8 @@ func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, ErrInvalidCredentials):
 		problem(w, r, http.StatusUnauthorized, "invalid-credentials", "Log-in failed",
 			"The email address or the password is wrong.")
-	case errors.Is(err, errAccountLimited):
-		tooManyRequests(w, r, "Too many failed log-ins for this account.",
-			strconv.Itoa(int(s.limits.accountWindow.Seconds())))
+	case errors.As(err, &held):
+		tooManyRequests(w, r, held.message(), strconv.Itoa(held.retryAfter()))
 	case errors.Is(err, ErrRefreshReuse):
 		problem(w, r, http.StatusUnauthorized, "refresh-token-reused", "Session ended",
 			"This refresh token had already been used, so the session was ended to protect the account. Log in again.")

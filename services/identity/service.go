@@ -38,10 +38,18 @@ type Config struct {
 	// arrived over plain HTTP, for TLS terminated by a proxy. Requests that
 	// arrive over TLS always get Secure cookies.
 	SecureCookies bool
-	// Rate limits; see RateLimit.
+	// Rate limits; see RateLimit. These count every attempt.
 	SignUpPerAddress RateLimit // default 10 per hour
-	LogInPerAddress  RateLimit // default 30 per minute, every attempt counts
-	LogInPerAccount  RateLimit // default 10 per 15 minutes, failed attempts count
+	LogInPerAddress  RateLimit // default 30 per minute
+	// Brakes on failed password attempts (throttle.go): Requests failures
+	// pass at once and drain at Requests per Window; each failure beyond
+	// makes the next attempt wait, doubling from a second up to Window.
+	LogInFailuresPerPair    RateLimit // one account from one address; default 5 per 15 minutes
+	LogInFailuresPerAddress RateLimit // one address, any account; default 50 per 15 minutes
+	// LogInPerAccount is the backstop: one account from everywhere, which
+	// a device that has logged in to the account passes (default 100 per
+	// hour).
+	LogInPerAccount RateLimit
 	// Argon2 sets the password hashing cost (default DefaultArgon2).
 	Argon2 Argon2Params
 	// KeyCheckInterval is how often the keys directory is checked for a
@@ -71,7 +79,9 @@ func (c Config) Defaults() Config {
 	}
 	c.SignUpPerAddress = c.SignUpPerAddress.orDefault(RateLimit{Requests: 10, Window: time.Hour})
 	c.LogInPerAddress = c.LogInPerAddress.orDefault(RateLimit{Requests: 30, Window: time.Minute})
-	c.LogInPerAccount = c.LogInPerAccount.orDefault(RateLimit{Requests: 10, Window: 15 * time.Minute})
+	c.LogInFailuresPerPair = c.LogInFailuresPerPair.orDefault(RateLimit{Requests: 5, Window: 15 * time.Minute})
+	c.LogInFailuresPerAddress = c.LogInFailuresPerAddress.orDefault(RateLimit{Requests: 50, Window: 15 * time.Minute})
+	c.LogInPerAccount = c.LogInPerAccount.orDefault(RateLimit{Requests: 100, Window: time.Hour})
 	if c.Argon2 == (Argon2Params{}) {
 		c.Argon2 = DefaultArgon2
 	}
@@ -100,9 +110,11 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("identity: key check interval %s must be between 0 and 1m", c.KeyCheckInterval))
 	}
 	for name, l := range map[string]RateLimit{
-		"sign-up per address": c.SignUpPerAddress,
-		"log-in per address":  c.LogInPerAddress,
-		"log-in per account":  c.LogInPerAccount,
+		"sign-up per address":                    c.SignUpPerAddress,
+		"log-in per address":                     c.LogInPerAddress,
+		"failed log-ins per account and address": c.LogInFailuresPerPair,
+		"failed log-ins per address":             c.LogInFailuresPerAddress,
+		"failed log-ins per account":             c.LogInPerAccount,
 	} {
 		if err := l.validate(); err != nil {
 			errs = append(errs, fmt.Errorf("identity: %s rate limit: %w", name, err))
@@ -123,6 +135,8 @@ type Service struct {
 	hasher   *hasher
 	verifier *auth.Verifier
 	limits   limiters
+	brakes   brakes
+	devices  devices
 	timeline *timeline
 	works    *works
 	grace    refreshGrace // page refreshes in flight or just done; see pagesession.go
@@ -158,6 +172,10 @@ func New(cfg Config, store events.Store, logger *slog.Logger) (*Service, error) 
 		return nil, fmt.Errorf("identity: %w", err)
 	}
 	s.limits = newLimiters(cfg, logger)
+	s.brakes = newBrakes(cfg)
+	if s.devices, err = openDevices(cfg.DataDir); err != nil {
+		return nil, fmt.Errorf("identity: %w", err)
+	}
 	return s, nil
 }
 

@@ -50,7 +50,8 @@ type testApp struct {
 }
 
 // rateOff keeps the per-address limits out of tests that sign up freely.
-var rateOff = []string{"--rate-signup-per-address", "off", "--rate-login-per-address", "off", "--rate-login-per-account", "off"}
+var rateOff = []string{"--rate-signup-per-address", "off", "--rate-login-per-address", "off", "--rate-login-per-account", "off",
+	"--rate-login-failures-per-pair", "off", "--rate-login-failures-per-address", "off"}
 
 // newTestApp builds the app on data (a fresh temp dir when empty) with
 // serve's flags args. Rate limits are off unless args set them.
