@@ -208,7 +208,7 @@ func TestAccessTokensRejected(t *testing.T) {
 	claims := func(change func(*auth.Claims)) auth.Claims {
 		c := auth.Claims{RegisteredClaims: jwt.RegisteredClaims{
 			Issuer: "https://yunqi.test", Subject: id, Audience: jwt.ClaimStrings{"yunqi-test"},
-			ExpiresAt: jwt.NewNumericDate(now.Add(time.Minute)), IssuedAt: jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(now.Add(time.Minute)), IssuedAt: jwt.NewNumericDate(now), ID: "jti-control",
 		}, Roles: []string{"member"}}
 		change(&c)
 		return c
@@ -241,6 +241,11 @@ func TestAccessTokensRejected(t *testing.T) {
 		"wrong audience": signWith(key.private, claims(func(c *auth.Claims) { c.Audience = jwt.ClaimStrings{"contest"} })),
 		"wrong issuer":   signWith(key.private, claims(func(c *auth.Claims) { c.Issuer = "https://evil.example" })),
 		"expired":        signWith(key.private, claims(func(c *auth.Claims) { c.ExpiresAt = jwt.NewNumericDate(now.Add(-time.Hour)) })),
+		// Well signed, but identity never issues these: longer-lived than
+		// the access token lifetime (15 minutes here), or without a jti,
+		// which could never be revoked.
+		"lives an hour": signWith(key.private, claims(func(c *auth.Claims) { c.ExpiresAt = jwt.NewNumericDate(now.Add(time.Hour)) })),
+		"no jti":        signWith(key.private, claims(func(c *auth.Claims) { c.ID = "" })),
 	} {
 		t.Run(name, func(t *testing.T) {
 			res := f.do("GET", "/api/identity/me", nil, bearer(token))

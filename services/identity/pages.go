@@ -263,9 +263,18 @@ func safeNext(next string) string {
 	return u.RequestURI()
 }
 
-// logOut ends the browser's session. Like the API it succeeds whatever the
-// cookie held: logging out twice is not an error to the person doing it.
+// logOut ends the browser's session and revokes its access cookie's token.
+// Like the API it succeeds whatever the cookies held: logging out twice is
+// not an error to the person doing it.
 func (p *Pages) logOut(w http.ResponseWriter, r *http.Request) {
+	// The page session has verified the access cookie, or refreshed it
+	// into a new token just now: either is the token to revoke.
+	if who, ok := auth.FromContext(r.Context()); ok && who.TokenID != "" {
+		if err := p.s.revokeAccess(r.Context(), who.TokenID, who.UserID, who.ExpiresAt, writeInfoOf(r)); err != nil {
+			p.ui.Error(w, r, err)
+			return
+		}
+	}
 	if token := refreshTokenFromCookie(r); token != "" {
 		err := p.s.logOut(r.Context(), token, writeInfoOf(r))
 		if err != nil && !errors.Is(err, ErrSessionInvalid) {

@@ -157,8 +157,10 @@ func (s *Service) handleRefresh(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleLogOut ends the session of the refresh token sent (cookie or body)
-// and clears the cookie. It answers 204 whatever the token was: logging out
-// twice, or with a stale cookie, is not an error to the person doing it.
+// and clears the cookie, and revokes the access token sent with it (bearer
+// or cookie), which every service then refuses. It answers 204 whatever
+// the tokens were: logging out twice, or with a stale cookie, is not an
+// error to the person doing it.
 func (s *Service) handleLogOut(w http.ResponseWriter, r *http.Request) {
 	token, _, ok := s.refreshTokenFrom(w, r)
 	if !ok {
@@ -166,6 +168,16 @@ func (s *Service) handleLogOut(w http.ResponseWriter, r *http.Request) {
 	}
 	wi, ok := writeInfoFrom(w, r)
 	if !ok {
+		return
+	}
+	access := ""
+	if scheme, raw, _ := strings.Cut(r.Header.Get("Authorization"), " "); strings.EqualFold(scheme, "Bearer") {
+		access = strings.TrimSpace(raw)
+	} else if c, err := r.Cookie(AccessCookieName); err == nil {
+		access = c.Value
+	}
+	if err := s.revokePresented(r.Context(), access, wi); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	if token != "" {

@@ -59,8 +59,9 @@ type Config struct {
 	Clock func() time.Time
 }
 
-// MaxAccessTTL bounds AccessTTL: access tokens cannot be revoked, so they
-// must stay short, and retired signing keys are pruned after a week.
+// MaxAccessTTL bounds AccessTTL: a revoked access token stays on every
+// deny list until it expires, so tokens must stay short, and retired
+// signing keys are pruned after a week.
 const MaxAccessTTL = 24 * time.Hour
 
 // Defaults fills the zero fields of c with their defaults.
@@ -134,12 +135,17 @@ type Service struct {
 	keys     *keyring
 	hasher   *hasher
 	verifier *auth.Verifier
-	limits   limiters
-	brakes   brakes
-	devices  devices
-	timeline *timeline
-	works    *works
-	grace    refreshGrace // page refreshes in flight or just done; see pagesession.go
+	// ownTokens verifies without the deny list; see revokePresented.
+	ownTokens *auth.Verifier
+	limits    limiters
+	brakes    brakes
+	devices   devices
+	timeline  *timeline
+	works     *works
+	// revocations is this process's deny list of access tokens, which
+	// its verifier checks.
+	revocations *Revocations
+	grace       refreshGrace // page refreshes in flight or just done; see pagesession.go
 }
 
 // New opens the service: it reads the signing keys, generating the first
@@ -167,8 +173,14 @@ func New(cfg Config, store events.Store, logger *slog.Logger) (*Service, error) 
 	s := &Service{cfg: cfg, store: store, log: logger, keys: keys, hasher: h}
 	s.timeline = newTimeline(store, logger)
 	s.works = newWorks(store, logger)
-	s.verifier, err = auth.NewVerifier(s.KeySet(), auth.VerifierConfig{Issuer: cfg.Issuer, Audience: cfg.Audience, Now: cfg.Clock})
+	s.revocations = NewRevocations(store, cfg.Clock, logger)
+	s.verifier, err = auth.NewVerifier(s.KeySet(), cfg.VerifierConfig(s.revocations))
 	if err != nil {
+		return nil, fmt.Errorf("identity: %w", err)
+	}
+	// Log-out reads the token it revokes without the deny list, so that
+	// it needs no catching up and a token revoked already is no error.
+	if s.ownTokens, err = auth.NewVerifier(s.KeySet(), cfg.VerifierConfig(nil)); err != nil {
 		return nil, fmt.Errorf("identity: %w", err)
 	}
 	s.limits = newLimiters(cfg, logger)
@@ -179,11 +191,11 @@ func New(cfg Config, store events.Store, logger *slog.Logger) (*Service, error) 
 	return s, nil
 }
 
-// Run follows the event log for the owners' timelines and the profiles'
-// works until ctx ends. The store must stay open until Run has returned.
+// Run follows the event log for the owners' timelines, the profiles'
+// works and the revoked access tokens until ctx ends. The store must stay open until Run has returned.
 func (s *Service) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	for _, f := range []*events.Follower{&s.timeline.follower, &s.works.follower} {
+	for _, f := range []*events.Follower{&s.timeline.follower, &s.works.follower, &s.revocations.follower} {
 		wg.Go(func() { f.Run(ctx) })
 	}
 	wg.Wait()
@@ -192,14 +204,14 @@ func (s *Service) Run(ctx context.Context) error {
 
 // Ready reports, as /readyz wants it, whether the timelines and the
 // profiles' works have caught up with the log.
-func (s *Service) Ready(context.Context) error {
+func (s *Service) Ready(ctx context.Context) error {
 	if !s.timeline.follower.Ready() {
 		return errors.New("owner timelines are catching up with the event log")
 	}
 	if !s.works.follower.Ready() {
 		return errors.New("public profiles' entries and posts are catching up with the event log")
 	}
-	return nil
+	return s.revocations.Ready(ctx)
 }
 
 func (s *Service) now() time.Time { return s.cfg.Clock() }

@@ -220,8 +220,8 @@ func (s *Service) refresh(ctx context.Context, token string, wi writeInfo) (issu
 }
 
 // logOut ends the session a refresh token belongs to. The access token
-// already handed out stays valid until it expires (minutes): tokens are
-// checked without asking the identity service.
+// handed out with it is checked without asking identity, so the log-out
+// handlers revoke it too (revokeAccess).
 func (s *Service) logOut(ctx context.Context, token string, wi writeInfo) error {
 	id, presented, ok := parseRefreshToken(token)
 	if !ok {

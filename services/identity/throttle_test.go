@@ -282,3 +282,23 @@ func TestPageLogInRemembersTheDevice(t *testing.T) {
 		t.Errorf("a second log-in changed the device cookie: %+v → %+v", c, again)
 	}
 }
+
+// BenchmarkSuccessfulLogInExtras is what the brakes and the device cookie
+// add to a log-in that succeeds (the argon2 check itself is
+// BenchmarkDefaultArgon2): asking the three brakes, clearing the pair,
+// and the device cookie's HMAC.
+func BenchmarkSuccessfulLogInExtras(b *testing.B) {
+	br := newBrakes(Config{}.Defaults())
+	d := devices{key: []byte("0123456789abcdef0123456789abcdef")}
+	account := emailHash(normalizeEmail("duyong@example.com"))
+	now := time.Now()
+	cookie := d.remember("", "0193a0b2-0000-7000-8000-000000000001")
+	for b.Loop() {
+		keys := keysFor(account, "198.51.100.20")
+		if err := br.check(keys, now, func() bool { return false }); err != nil {
+			b.Fatal(err)
+		}
+		br.succeeded(keys)
+		cookie = d.remember(cookie, "0193a0b2-0000-7000-8000-000000000001")
+	}
+}

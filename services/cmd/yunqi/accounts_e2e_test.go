@@ -5,7 +5,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/yunqi-town/yunqi/events"
 	"github.com/yunqi-town/yunqi/services/identity"
 )
 
@@ -77,5 +79,72 @@ func TestStrangerCannotLockAnAccountOverHTTP(t *testing.T) {
 	}
 	if device == nil || !device.HttpOnly || device.SameSite != http.SameSiteLaxMode {
 		t.Errorf("the log-in set no proper device cookie: %+v", device)
+	}
+}
+
+// refusedWithin polls a request with token until it is refused with 401,
+// failing if that takes longer than limit. It returns how long it took.
+func refusedWithin(t *testing.T, limit time.Duration, do func() int) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		status := do()
+		if status == http.StatusUnauthorized {
+			return time.Since(start)
+		}
+		if time.Since(start) > limit {
+			t.Fatalf("the logged-out token still answers %d after %s", status, limit)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A token logged out at identity is refused by another service at once.
+func TestLoggedOutTokenIsRefusedByOtherServices(t *testing.T) {
+	base, _ := serve(t, t.TempDir())
+	token, refresh := account(t, base, "leaver@example.com")
+	if resp, body := call(t, "GET", base+"/api/notify/inbox", token, ""); resp.StatusCode != http.StatusOK {
+		t.Fatalf("inbox before log-out: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := call(t, "DELETE", base+"/api/identity/tokens", token, "", refresh); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("log-out: %d %s", resp.StatusCode, body)
+	}
+	took := refusedWithin(t, time.Second, func() int {
+		resp, _ := call(t, "GET", base+"/api/notify/inbox", token, "")
+		return resp.StatusCode
+	})
+	t.Logf("refused by notify %s after the log-out", took)
+	// The refresh session ended too.
+	if resp, _ := call(t, "POST", base+"/api/identity/tokens/refresh", "", "", refresh); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("refresh after log-out: %d", resp.StatusCode)
+	}
+}
+
+// In split mode a service in another process learns of the log-out from
+// the log: identity and conference each run as --services=… on one data
+// directory, with stores of their own, as two processes would.
+func TestSplitServiceRefusesLoggedOutTokens(t *testing.T) {
+	data := t.TempDir()
+	id := newTestApp(t, data, "--services", "identity")
+	conf := newTestApp(t, data, "--services", "conference")
+	id.signUp("leaver@example.com", "Leaver")
+	token, refresh := id.logIn("leaver@example.com")
+	registration := "/api/conference/registrations/" + events.NewID().String()
+	if w := conf.do("GET", registration, token, ""); w.Code != http.StatusNotFound {
+		t.Fatalf("conference with a valid token: %d %s", w.Code, w.Body)
+	}
+	if w := id.do("DELETE", "/api/identity/tokens", token, "", "Cookie", identity.RefreshCookieName+"="+refresh); w.Code != http.StatusNoContent {
+		t.Fatalf("log-out: %d %s", w.Code, w.Body)
+	}
+	took := refusedWithin(t, time.Second, func() int { return conf.do("GET", registration, token, "").Code })
+	t.Logf("refused by the conference process %s after the log-out", took)
+	// A token that lives longer than --access-ttl is refused there too,
+	// though signed with identity's own key.
+	long, err := identity.MintAccessToken(data, events.NewID().String(), "Long", nil, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := conf.do("GET", registration, long, ""); w.Code != http.StatusUnauthorized {
+		t.Errorf("an hour-long token: %d", w.Code)
 	}
 }

@@ -72,6 +72,13 @@ func newTestApp(t *testing.T, data string, args ...string) *testApp {
 	}
 	ta := &testApp{t: t, data: data, store: store, clock: &testClock{}}
 	deps := c.deps(store, logger, nil)
+	if !c.runs("identity") {
+		// As serve wires a process without identity, on the keys in data.
+		if deps.verifier, deps.pageSession, deps.revocations, err = c.remoteAuth(store, logger); err != nil {
+			store.Close()
+			t.Fatal(err)
+		}
+	}
 	deps.identity.Argon2 = cheapArgon2
 	deps.identity.Clock = ta.clock.Now
 	deps.identity.KeyCheckInterval = time.Nanosecond // see rotations at once
