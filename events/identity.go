@@ -23,6 +23,14 @@ func AuthSessionStream(sessionID string) string {
 	return StreamName(CategoryAuthSession, sessionID)
 }
 
+// CategoryAccessToken holds one stream per revoked access token,
+// accesstoken-<jti>, with its AccessTokenRevoked: a stream of its own makes
+// revoking idempotent and never contended.
+const CategoryAccessToken = "accesstoken"
+
+// AccessTokenStream names the revocation stream of one access token.
+func AccessTokenStream(jti string) string { return StreamName(CategoryAccessToken, jti) }
+
 // Personal data in identity events sits in a `personal` sub-object, and every
 // event that carries it has Metadata.Subject set to the user id. Both are
 // there so that per-person encryption can wrap exactly that object with the

@@ -9,6 +9,7 @@ package auth
 import (
 	"context"
 	"slices"
+	"time"
 )
 
 // Role names carried in access tokens. They are the vocabulary every service
@@ -37,6 +38,10 @@ type Principal struct {
 	UserID      string
 	Roles       []string
 	DisplayName string // empty when the token carries none
+	// TokenID (jti) and ExpiresAt identify the token the principal came
+	// from, so that it can be revoked; zero when none did.
+	TokenID   string
+	ExpiresAt time.Time
 }
 
 // HasRole reports whether the principal holds role. No role implies another:

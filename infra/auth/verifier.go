@@ -33,7 +33,28 @@ var (
 	// ErrKeysUnavailable: the key set could not be had, which is our fault,
 	// not the caller's.
 	ErrKeysUnavailable = errors.New("signing keys unavailable")
+	// ErrRevokedToken: the token was valid but has been revoked (its
+	// holder logged out, or the account is gone). Errors carrying it also
+	// wrap ErrInvalidToken: a client must log in again.
+	ErrRevokedToken = errors.New("access token revoked")
+	// ErrRevocationsUnavailable: whether the token was revoked cannot be
+	// told yet (the deny list is still reading the log), which, like
+	// missing keys, is our fault and passes.
+	ErrRevocationsUnavailable = errors.New("revoked access tokens unknown")
 )
+
+// Revocations is the deny list of access tokens revoked before they
+// expire, by token id (jti). The identity service keeps one fed from the
+// event log in every process that verifies tokens.
+type Revocations interface {
+	// Revoked reports whether the token with this id was revoked; an
+	// error means it cannot be told.
+	Revoked(ctx context.Context, jti string) (bool, error)
+}
+
+// lifetimeSlack is how much longer than MaxLifetime a token may say it
+// lives: iat and exp are whole seconds, each rounded on its own.
+const lifetimeSlack = 5 * time.Second
 
 // VerifierConfig says which tokens a verifier accepts.
 type VerifierConfig struct {
@@ -45,6 +66,17 @@ type VerifierConfig struct {
 	// pages. A bad cookie token leaves the request anonymous instead of
 	// failing it, so a page can still render and send the visitor to refresh.
 	Cookie string
+	// MaxLifetime, when set, refuses a token whose exp is further than
+	// this after its iat (plus a few seconds for rounding), however well
+	// it is signed: identity never issues such a token, so one is either
+	// forged with a stolen key or made by a tool, and a long-lived token
+	// would outlast every revocation. Set it to the access token lifetime
+	// identity is configured with; tokens issued before that setting was
+	// lowered are refused and must be refreshed.
+	MaxLifetime time.Duration
+	// Revocations, when set, refuses tokens on the deny list, and tokens
+	// without a jti, which could never be on it.
+	Revocations Revocations
 	// Now replaces the clock in tests.
 	Now func() time.Time
 }
@@ -85,7 +117,8 @@ func NewVerifier(keys KeySource, cfg VerifierConfig) (*Verifier, error) {
 }
 
 // Verify checks a raw token and returns its principal. Errors wrap
-// ErrInvalidToken, ErrExpiredToken or ErrKeysUnavailable.
+// ErrInvalidToken (and ErrRevokedToken for a revoked one), ErrExpiredToken,
+// ErrKeysUnavailable or ErrRevocationsUnavailable.
 func (v *Verifier) Verify(ctx context.Context, raw string) (Principal, error) {
 	var claims Claims
 	_, err := v.parser.ParseWithClaims(raw, &claims, func(t *jwt.Token) (any, error) {
@@ -115,7 +148,28 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Principal, error) {
 	if claims.Subject == "" {
 		return Principal{}, fmt.Errorf("%w: no subject", ErrInvalidToken)
 	}
-	return Principal{UserID: claims.Subject, Roles: claims.Roles, DisplayName: claims.Name}, nil
+	if v.cfg.MaxLifetime > 0 {
+		if claims.IssuedAt == nil {
+			return Principal{}, fmt.Errorf("%w: no iat, so its lifetime is unknown", ErrInvalidToken)
+		}
+		if life := claims.ExpiresAt.Sub(claims.IssuedAt.Time); life > v.cfg.MaxLifetime+lifetimeSlack {
+			return Principal{}, fmt.Errorf("%w: it lives %s, longer than the %s access tokens are issued for", ErrInvalidToken, life, v.cfg.MaxLifetime)
+		}
+	}
+	if v.cfg.Revocations != nil {
+		if claims.ID == "" {
+			return Principal{}, fmt.Errorf("%w: no jti, so it could not be revoked", ErrInvalidToken)
+		}
+		revoked, err := v.cfg.Revocations.Revoked(ctx, claims.ID)
+		if err != nil {
+			return Principal{}, fmt.Errorf("%w: %v", ErrRevocationsUnavailable, err)
+		}
+		if revoked {
+			return Principal{}, fmt.Errorf("%w: %w", ErrInvalidToken, ErrRevokedToken)
+		}
+	}
+	return Principal{UserID: claims.Subject, Roles: claims.Roles, DisplayName: claims.Name,
+		TokenID: claims.ID, ExpiresAt: claims.ExpiresAt.Time}, nil
 }
 
 // key finds kid in the key set, asking the source once more for a fresh set
@@ -156,12 +210,15 @@ func (v *Verifier) Middleware(next http.Handler) http.Handler {
 			}
 			p, err := v.Verify(r.Context(), raw)
 			switch {
-			case errors.Is(err, ErrKeysUnavailable):
+			case errors.Is(err, ErrKeysUnavailable), errors.Is(err, ErrRevocationsUnavailable):
 				writeProblem(w, r, http.StatusServiceUnavailable, TypeAuthUnavailable, "Sign-in check unavailable",
 					"The access token cannot be checked right now. Try again shortly.")
 				return
 			case errors.Is(err, ErrExpiredToken):
 				unauthorized(w, r, "invalid_token", "The access token has expired. Refresh it or log in again.")
+				return
+			case errors.Is(err, ErrRevokedToken):
+				unauthorized(w, r, "invalid_token", "The access token was revoked: its session was logged out. Log in again.")
 				return
 			case err != nil:
 				unauthorized(w, r, "invalid_token", "The access token is not valid.")

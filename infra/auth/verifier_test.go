@@ -388,3 +388,99 @@ func TestThumbprintIsRFC7638(t *testing.T) {
 		t.Fatalf("thumbprint = %s, want %s", got, want)
 	}
 }
+
+// A token that lives longer than identity issues them for is refused,
+// however well it is signed.
+func TestVerifyRefusesTokensLivingTooLong(t *testing.T) {
+	key := newTestKey(t)
+	v, err := NewVerifier(KeySetFunc(func(context.Context) (JWKS, error) { return setOf(key), nil }),
+		VerifierConfig{Issuer: testIssuer, Audience: testAudience, MaxLifetime: 15 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for _, c := range []struct {
+		name   string
+		change func(*Claims)
+		ok     bool
+	}{
+		{"the configured lifetime", func(*Claims) {}, true},
+		{"a second over, from rounding", func(c *Claims) { c.ExpiresAt = jwt.NewNumericDate(now.Add(15*time.Minute + time.Second)) }, true},
+		{"shorter", func(c *Claims) { c.ExpiresAt = jwt.NewNumericDate(now.Add(time.Minute)) }, true},
+		{"an hour", func(c *Claims) { c.ExpiresAt = jwt.NewNumericDate(now.Add(time.Hour)) }, false},
+		{"issued long ago, expiring soon", func(c *Claims) { c.IssuedAt = jwt.NewNumericDate(now.Add(-2 * time.Hour)) }, false},
+		{"no iat", func(c *Claims) { c.IssuedAt = nil }, false},
+	} {
+		claims := validClaims(now)
+		c.change(&claims)
+		_, err := v.Verify(context.Background(), sign(t, key, claims, nil))
+		if c.ok && err != nil || !c.ok && !errors.Is(err, ErrInvalidToken) {
+			t.Errorf("%s: err = %v", c.name, err)
+		}
+	}
+	// Without MaxLifetime the lifetime is not checked.
+	long := validClaims(now)
+	long.ExpiresAt = jwt.NewNumericDate(now.Add(time.Hour))
+	if _, err := newTestVerifier(t, KeySetFunc(func(context.Context) (JWKS, error) { return setOf(key), nil })).Verify(context.Background(), sign(t, key, long, nil)); err != nil {
+		t.Errorf("no MaxLifetime: %v", err)
+	}
+}
+
+type denyList struct {
+	denied map[string]bool
+	err    error
+}
+
+func (d denyList) Revoked(_ context.Context, jti string) (bool, error) { return d.denied[jti], d.err }
+
+func TestVerifyRefusesRevokedTokens(t *testing.T) {
+	key := newTestKey(t)
+	keys := KeySetFunc(func(context.Context) (JWKS, error) { return setOf(key), nil })
+	deny := denyList{denied: map[string]bool{"jti-revoked": true}}
+	v, err := NewVerifier(keys, VerifierConfig{Issuer: testIssuer, Audience: testAudience, Revocations: deny})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	with := func(jti string) string {
+		c := validClaims(now)
+		c.ID = jti
+		return sign(t, key, c, nil)
+	}
+	p, err := v.Verify(context.Background(), with("jti-ok"))
+	if err != nil || p.TokenID != "jti-ok" || !p.ExpiresAt.Equal(now.Add(15*time.Minute).Truncate(time.Second)) {
+		t.Fatalf("a token not revoked: %+v, %v", p, err)
+	}
+	if _, err := v.Verify(context.Background(), with("jti-revoked")); !errors.Is(err, ErrRevokedToken) || !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("revoked: %v", err)
+	}
+	if _, err := v.Verify(context.Background(), with("")); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("no jti: %v", err)
+	}
+	down, _ := NewVerifier(keys, VerifierConfig{Issuer: testIssuer, Audience: testAudience, Revocations: denyList{err: errors.New("catching up")}})
+	if _, err := down.Verify(context.Background(), with("jti-ok")); !errors.Is(err, ErrRevocationsUnavailable) {
+		t.Errorf("deny list unavailable: %v", err)
+	}
+
+	// Over HTTP: a revoked bearer token is a 401 that says why, an
+	// unavailable deny list a 503.
+	for _, c := range []struct {
+		verifier *Verifier
+		token    string
+		status   int
+		detail   string
+	}{
+		{v, with("jti-ok"), http.StatusNoContent, ""},
+		{v, with("jti-revoked"), http.StatusUnauthorized, "revoked"},
+		{down, with("jti-ok"), http.StatusServiceUnavailable, "cannot be checked"},
+	} {
+		h := c.verifier.Middleware(RequireUser(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })))
+		r := httptest.NewRequest("GET", "/x", nil)
+		r.Header.Set("Authorization", "Bearer "+c.token)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != c.status || !strings.Contains(w.Body.String(), c.detail) {
+			t.Errorf("status %d, want %d: %s", w.Code, c.status, w.Body)
+		}
+	}
+}

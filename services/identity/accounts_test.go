@@ -208,7 +208,7 @@ func TestAccessTokensRejected(t *testing.T) {
 	claims := func(change func(*auth.Claims)) auth.Claims {
 		c := auth.Claims{RegisteredClaims: jwt.RegisteredClaims{
 			Issuer: "https://yunqi.test", Subject: id, Audience: jwt.ClaimStrings{"yunqi-test"},
-			ExpiresAt: jwt.NewNumericDate(now.Add(time.Minute)), IssuedAt: jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(now.Add(time.Minute)), IssuedAt: jwt.NewNumericDate(now), ID: "jti-control",
 		}, Roles: []string{"member"}}
 		change(&c)
 		return c
@@ -241,6 +241,11 @@ func TestAccessTokensRejected(t *testing.T) {
 		"wrong audience": signWith(key.private, claims(func(c *auth.Claims) { c.Audience = jwt.ClaimStrings{"contest"} })),
 		"wrong issuer":   signWith(key.private, claims(func(c *auth.Claims) { c.Issuer = "https://evil.example" })),
 		"expired":        signWith(key.private, claims(func(c *auth.Claims) { c.ExpiresAt = jwt.NewNumericDate(now.Add(-time.Hour)) })),
+		// Well signed, but identity never issues these: longer-lived than
+		// the access token lifetime (15 minutes here), or without a jti,
+		// which could never be revoked.
+		"lives an hour": signWith(key.private, claims(func(c *auth.Claims) { c.ExpiresAt = jwt.NewNumericDate(now.Add(time.Hour)) })),
+		"no jti":        signWith(key.private, claims(func(c *auth.Claims) { c.ID = "" })),
 	} {
 		t.Run(name, func(t *testing.T) {
 			res := f.do("GET", "/api/identity/me", nil, bearer(token))
@@ -436,9 +441,9 @@ func TestRateLimits(t *testing.T) {
 		// From yet another address and with the right password: the
 		// account is what is limited.
 		res := logIn("s1@example.com", testPassword, "203.0.113.99:1")
-		limited(res, "failed log-ins for this account")
-		if res.header.Get("Retry-After") != "600" {
-			t.Fatalf("Retry-After = %q, want 600", res.header.Get("Retry-After"))
+		limited(res, "failed log-ins for this account from many places")
+		if res.header.Get("Retry-After") != "1" {
+			t.Fatalf("Retry-After = %q, want 1", res.header.Get("Retry-After"))
 		}
 		// Successes do not count against an account.
 		for i := range 3 {

@@ -35,7 +35,8 @@ func CreateMemberDirect(ctx context.Context, store events.Store, userID, display
 
 // MintAccessToken signs an access token with the newest signing key in
 // dataDir/keys, for the default issuer and audience ("yunqi"). Member is
-// always among the roles.
+// always among the roles. Verifiers refuse a token that lives longer than
+// the server's access token lifetime, so ttl must not exceed it.
 func MintAccessToken(dataDir, userID, displayName string, roles []string, ttl time.Duration) (string, error) {
 	_, keys, err := readKeys(keysDir(dataDir), slog.New(slog.DiscardHandler))
 	if err != nil {

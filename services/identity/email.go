@@ -274,7 +274,7 @@ func (s *Service) verifyEmail(ctx context.Context, userID, code string, wi write
 // it. The old address's claim is released by the change itself: a claim
 // whose user has moved to another address is stale, and the next sign-up
 // or change for it takes it over (see takeOverStaleClaim).
-func (s *Service) changeEmail(ctx context.Context, userID string, in emailChangeInput, wi writeInfo) (User, error) {
+func (s *Service) changeEmail(ctx context.Context, userID string, in emailChangeInput, c client, wi writeInfo) (User, error) {
 	in, err := in.validate()
 	if err != nil {
 		return User{}, err
@@ -283,22 +283,8 @@ func (s *Service) changeEmail(ctx context.Context, userID string, in emailChange
 	if err != nil {
 		return User{}, err
 	}
-	// Failures count against the same allowance as failed log-ins, so a
-	// stolen session cannot guess the password here instead.
-	account := s.claims.hash(normalizeEmail(u.Email))
-	if s.limits.accountLimited(account) {
-		return User{}, errAccountLimited
-	}
-	ok := false
-	if u.PasswordHash != "" { // accounts made without a password never re-authenticate
-		ok, err = s.hasher.verify(ctx, u.PasswordHash, in.Password)
-		if err != nil {
-			return User{}, fmt.Errorf("user %s: %w", u.ID, err)
-		}
-	}
-	if !ok {
-		s.limits.countFailedLogIn(ctx, account)
-		return User{}, &ValidationError{Fields: []FieldError{{Field: "password", Message: wrongPasswordMessage, format: wrongPasswordMessage}}}
+	if err := s.reauthenticate(ctx, u, in.Password, c); err != nil {
+		return User{}, err
 	}
 	if sameAddress(in.Email, u.Email) {
 		return u, nil
@@ -314,6 +300,30 @@ func (s *Service) changeEmail(ctx context.Context, userID string, in emailChange
 		s.log.Info("email address changed", "user", userID)
 	}
 	return u, err
+}
+
+// reauthenticate checks the account's current password before a change
+// only its owner may make (a new address, an erasure). Failures meet the
+// same brakes as failed log-ins, so a stolen session cannot guess the
+// password here instead; a wrong one is a field error on password.
+func (s *Service) reauthenticate(ctx context.Context, u User, password string, c client) error {
+	keys := keysFor(s.claims.hash(normalizeEmail(u.Email)), c.addr)
+	now := s.now()
+	if err := s.brakes.check(keys, now, func() bool { return s.devices.belongs(c.device, u.ID) }); err != nil {
+		return err
+	}
+	ok := false
+	if u.PasswordHash != "" && len(password) <= maxPasswordBytes { // accounts made without a password never re-authenticate
+		var err error
+		if ok, err = s.hasher.verify(ctx, u.PasswordHash, password); err != nil {
+			return fmt.Errorf("user %s: %w", u.ID, err)
+		}
+	}
+	if !ok {
+		s.brakes.failed(keys, now)
+		return &ValidationError{Fields: []FieldError{{Field: "password", Message: wrongPasswordMessage, format: wrongPasswordMessage}}}
+	}
+	return nil
 }
 
 // claimAddress makes userID the owner of an address's claim stream: a new

@@ -61,10 +61,7 @@ func (s *Service) eraseAccount(ctx context.Context, userID, by string, wi writeI
 
 // eraseOwnAccount is the person's own erasure, after re-authentication
 // with their password.
-func (s *Service) eraseOwnAccount(ctx context.Context, userID, password string, wi writeInfo) error {
-	if len(password) > maxPasswordBytes {
-		return &ValidationError{Fields: []FieldError{{Field: "password", Message: wrongPasswordMessage, format: wrongPasswordMessage}}}
-	}
+func (s *Service) eraseOwnAccount(ctx context.Context, userID, password string, c client, wi writeInfo) error {
 	u, _, err := loadUser(ctx, s.store, userID)
 	if errors.Is(err, ErrUserNotFound) && u.Erased {
 		return nil // erased already: nothing is left to check the password against, or to erase
@@ -72,19 +69,8 @@ func (s *Service) eraseOwnAccount(ctx context.Context, userID, password string, 
 	if err != nil {
 		return err
 	}
-	account := s.claims.hash(normalizeEmail(u.Email))
-	if s.limits.accountLimited(account) {
-		return errAccountLimited
-	}
-	ok := false
-	if u.PasswordHash != "" && password != "" {
-		if ok, err = s.hasher.verify(ctx, u.PasswordHash, password); err != nil {
-			return fmt.Errorf("user %s: %w", u.ID, err)
-		}
-	}
-	if !ok {
-		s.limits.countFailedLogIn(ctx, account)
-		return &ValidationError{Fields: []FieldError{{Field: "password", Message: wrongPasswordMessage, format: wrongPasswordMessage}}}
+	if err := s.reauthenticate(ctx, u, password, c); err != nil {
+		return err
 	}
 	wi.actor = userID
 	return s.eraseAccount(ctx, userID, events.ErasedBySelf, wi)
@@ -123,7 +109,7 @@ func (s *Service) handleEraseMe(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := s.eraseOwnAccount(r.Context(), p.UserID, in.Password, wi); err != nil {
+	if err := s.eraseOwnAccount(r.Context(), p.UserID, in.Password, clientOf(r), wi); err != nil {
 		if errors.Is(err, errNoKeyStore) {
 			problem(w, r, http.StatusServiceUnavailable, "erasure-unavailable", "Erasure unavailable",
 				"This server runs without a key store, so it cannot erase accounts.")
@@ -132,7 +118,21 @@ func (s *Service) handleEraseMe(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.endAccess(r.Context(), p, wi)
 	s.clearPageCookies(w, r)
 	w.Header().Set("Cache-Control", "no-store")
 	httpserver.WriteJSON(w, http.StatusOK, map[string]any{"erased": true})
+}
+
+// endAccess puts the token the erasure came with on every service's deny
+// list; refreshing the account's sessions already fails, since the account
+// no longer loads. A failure here is logged, not answered: the account is
+// erased, and the token expires within --access-ttl anyway.
+func (s *Service) endAccess(ctx context.Context, p auth.Principal, wi writeInfo) {
+	if p.TokenID == "" {
+		return
+	}
+	if err := s.revokeAccess(ctx, p.TokenID, p.UserID, p.ExpiresAt, wi); err != nil {
+		s.log.ErrorContext(ctx, "erasure: cannot revoke the access token", "user", p.UserID, "err", err)
+	}
 }

@@ -56,16 +56,18 @@ func newFixture(t *testing.T, tune ...func(*Config)) *fixture {
 	dir := t.TempDir()
 	f := &fixture{t: t, dir: dir, clock: &testClock{}}
 	f.cfg = Config{
-		DataDir:          dir,
-		Issuer:           "https://yunqi.test",
-		Audience:         "yunqi-test",
-		Argon2:           fastArgon2,
-		SignUpPerAddress: RateLimit{Requests: -1},
-		LogInPerAddress:  RateLimit{Requests: -1},
-		LogInPerAccount:  RateLimit{Requests: -1},
-		KeyCheckInterval: time.Nanosecond, // notice rotations at once
-		Clock:            f.clock.Now,
-		Claims:           testClaims,
+		DataDir:                 dir,
+		Issuer:                  "https://yunqi.test",
+		Audience:                "yunqi-test",
+		Argon2:                  fastArgon2,
+		SignUpPerAddress:        RateLimit{Requests: -1},
+		LogInPerAddress:         RateLimit{Requests: -1},
+		LogInPerAccount:         RateLimit{Requests: -1},
+		LogInFailuresPerPair:    RateLimit{Requests: -1},
+		LogInFailuresPerAddress: RateLimit{Requests: -1},
+		KeyCheckInterval:        time.Nanosecond, // notice rotations at once
+		Clock:                   f.clock.Now,
+		Claims:                  testClaims,
 	}
 	for _, fn := range tune {
 		fn(&f.cfg)

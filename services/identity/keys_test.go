@@ -20,15 +20,17 @@ func TestFirstStartGeneratesKey(t *testing.T) {
 	if err != nil || info.Mode().Perm() != 0o700 {
 		t.Fatalf("keys dir: %v, %v", info, err)
 	}
+	// One signing key and the device cookies' key, both for the owner only.
 	entries, _ := os.ReadDir(dir)
-	if len(entries) != 1 || !isKeyFile(entries[0].Name()) {
+	if len(entries) != 2 || entries[0].Name() != deviceKeyFile || !isKeyFile(entries[1].Name()) {
 		t.Fatalf("keys dir holds %v", entries)
 	}
-	fi, _ := entries[0].Info()
-	if fi.Mode().Perm() != 0o600 {
-		t.Fatalf("key file mode %v, want 0600", fi.Mode().Perm())
+	for _, e := range entries {
+		if fi, _ := e.Info(); fi.Mode().Perm() != 0o600 {
+			t.Fatalf("%s mode %v, want 0600", e.Name(), fi.Mode().Perm())
+		}
 	}
-	data, _ := os.ReadFile(filepath.Join(dir, entries[0].Name()))
+	data, _ := os.ReadFile(filepath.Join(dir, entries[1].Name()))
 	if !strings.HasPrefix(string(data), "-----BEGIN PRIVATE KEY-----") {
 		t.Fatalf("key file is not PKCS#8 PEM: %.40s", data)
 	}

@@ -175,6 +175,7 @@ func (p *Pages) signUp(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.s.setPageCookies(w, r, res)
+	p.s.rememberDevice(w, r, res.userID)
 	p.ui.SetFlash(w, r, "identity.flash.welcome")
 	http.Redirect(w, r, pathMe, http.StatusSeeOther)
 }
@@ -222,15 +223,15 @@ func (p *Pages) logIn(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusTooManyRequests)
 		return
 	}
-	res, err := p.s.logIn(r.Context(), email, password, writeInfoOf(r))
+	res, err := p.s.logIn(r.Context(), email, password, clientOf(r), writeInfoOf(r))
+	var held *throttledError
 	switch {
 	case errors.Is(err, ErrInvalidCredentials):
 		form.Fail("", tr.T("identity.login.wrong"))
 		again(http.StatusUnprocessableEntity)
 		return
-	case errors.Is(err, errAccountLimited):
-		w.Header().Set("Retry-After", strconv.Itoa(int(p.s.limits.accountWindow.Seconds())))
-		form.Fail("", tr.T("identity.limit.account", "wait", tr.Duration(p.s.limits.accountWindow)))
+	case errors.As(err, &held):
+		heldBack(w, form, tr, held)
 		again(http.StatusTooManyRequests)
 		return
 	case err != nil:
@@ -238,8 +239,16 @@ func (p *Pages) logIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.s.setPageCookies(w, r, res)
+	p.s.rememberDevice(w, r, res.userID)
 	p.ui.SetFlash(w, r, "identity.flash.logged_in")
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// heldBack tells the visitor on form how long a brake on failed log-ins
+// holds their attempt back, in the page's language.
+func heldBack(w http.ResponseWriter, form *web.Form, tr web.Translator, held *throttledError) {
+	w.Header().Set("Retry-After", strconv.Itoa(held.retryAfter()))
+	form.Fail("", tr.T(held.catalogueKey(), "wait", tr.Duration(time.Duration(held.retryAfter())*time.Second)))
 }
 
 // safeNext keeps a return address only when it is a path on this site:
@@ -256,9 +265,18 @@ func safeNext(next string) string {
 	return u.RequestURI()
 }
 
-// logOut ends the browser's session. Like the API it succeeds whatever the
-// cookie held: logging out twice is not an error to the person doing it.
+// logOut ends the browser's session and revokes its access cookie's token.
+// Like the API it succeeds whatever the cookies held: logging out twice is
+// not an error to the person doing it.
 func (p *Pages) logOut(w http.ResponseWriter, r *http.Request) {
+	// The page session has verified the access cookie, or refreshed it
+	// into a new token just now: either is the token to revoke.
+	if who, ok := auth.FromContext(r.Context()); ok && who.TokenID != "" {
+		if err := p.s.revokeAccess(r.Context(), who.TokenID, who.UserID, who.ExpiresAt, writeInfoOf(r)); err != nil {
+			p.ui.Error(w, r, err)
+			return
+		}
+	}
 	if token := refreshTokenFromCookie(r); token != "" {
 		err := p.s.logOut(r.Context(), token, writeInfoOf(r))
 		if err != nil && !errors.Is(err, ErrSessionInvalid) {

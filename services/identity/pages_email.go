@@ -70,8 +70,9 @@ func (p *Pages) changeEmail(w http.ResponseWriter, r *http.Request) {
 	in := emailChangeInput{Email: r.PostForm.Get("email"), Password: r.PostForm.Get("password")}
 	form := web.NewFormIn("email")
 	form.Set("email", strings.TrimSpace(in.Email))
-	_, err := p.s.changeEmail(r.Context(), who.UserID, in, writeInfoOf(r))
+	_, err := p.s.changeEmail(r.Context(), who.UserID, in, clientOf(r), writeInfoOf(r))
 	var invalid *ValidationError
+	var held *throttledError
 	switch {
 	case errors.As(err, &invalid):
 		failFields(form, tr, invalid)
@@ -81,9 +82,8 @@ func (p *Pages) changeEmail(w http.ResponseWriter, r *http.Request) {
 		form.Fail("email", tr.T("identity.email.taken"))
 		p.meAgain(w, r, who, http.StatusConflict, meForms{email: form})
 		return
-	case errors.Is(err, errAccountLimited):
-		w.Header().Set("Retry-After", strconv.Itoa(int(p.s.limits.accountWindow.Seconds())))
-		form.Fail("", tr.T("identity.limit.account", "wait", tr.Duration(p.s.limits.accountWindow)))
+	case errors.As(err, &held):
+		heldBack(w, form, tr, held)
 		p.meAgain(w, r, who, http.StatusTooManyRequests, meForms{email: form})
 		return
 	case errors.Is(err, ErrUserNotFound):

@@ -3,7 +3,6 @@ package identity
 import (
 	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/yunqi-town/yunqi/web"
 )
@@ -39,16 +38,16 @@ func (p *Pages) eraseAccount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	form.Set("confirm", "on")
-	err := p.s.eraseOwnAccount(r.Context(), who.UserID, r.PostForm.Get("password"), writeInfoOf(r))
+	err := p.s.eraseOwnAccount(r.Context(), who.UserID, r.PostForm.Get("password"), clientOf(r), writeInfoOf(r))
 	var invalid *ValidationError
+	var held *throttledError
 	switch {
 	case errors.As(err, &invalid):
 		failFields(form, tr, invalid)
 		p.meAgain(w, r, who, http.StatusUnprocessableEntity, meForms{erase: form})
 		return
-	case errors.Is(err, errAccountLimited):
-		w.Header().Set("Retry-After", strconv.Itoa(int(p.s.limits.accountWindow.Seconds())))
-		form.Fail("", tr.T("identity.limit.account", "wait", tr.Duration(p.s.limits.accountWindow)))
+	case errors.As(err, &held):
+		heldBack(w, form, tr, held)
 		p.meAgain(w, r, who, http.StatusTooManyRequests, meForms{erase: form})
 		return
 	case errors.Is(err, ErrUserNotFound):
@@ -58,6 +57,7 @@ func (p *Pages) eraseAccount(w http.ResponseWriter, r *http.Request) {
 		p.ui.Error(w, r, err)
 		return
 	}
+	p.s.endAccess(r.Context(), who, writeInfoOf(r))
 	p.s.clearPageCookies(w, r)
 	p.ui.SetFlash(w, r, "identity.flash.erased")
 	http.Redirect(w, r, "/", http.StatusSeeOther)

@@ -366,6 +366,10 @@ func TestEveryValidationRuleIsTranslated(t *testing.T) {
 	for _, in := range []signUpInput{
 		{}, {Email: "nope", Password: "short", DisplayName: "a\x00b"},
 		{Email: "a@example.com", Password: long(maxPasswordBytes), DisplayName: long(maxDisplayName), Lang: "fr"},
+		{Email: "duyong@example.com", Password: "duyong12345", DisplayName: "杜勇"},
+		{Email: "a@example.com", Password: "qwertyuiop", DisplayName: "x"},
+		{Email: "a@example.com", Password: "aaaaaaaaaaaaaa", DisplayName: "x"},
+		{Email: "a@example.com", Password: "Password2024!", DisplayName: "x"},
 	} {
 		_, err := in.validate()
 		collect(err)

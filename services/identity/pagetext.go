@@ -30,6 +30,10 @@ var ruleKeys = map[string]string{
 	"must not contain spaces or control characters": "url_spaces",
 	langMessage:                                     "lang",
 	wrongPasswordMessage:                            "wrong",
+	weakPersonalMessage:                             "personal",
+	weakCommonMessage:                               "common",
+	weakPatternMessage:                              "pattern",
+	weakMessage:                                     "weak",
 }
 
 // formField maps a backend field ("links[2].url") to the form input it

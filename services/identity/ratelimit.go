@@ -1,11 +1,8 @@
 package identity
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net"
 	"net/http"
 	"strconv"
@@ -57,6 +54,8 @@ func (l RateLimit) String() string {
 // limiters are in-process counters: a service running as several processes
 // gets a limit per process. That is the embedded default's trade-off; the
 // counters would move to a shared store with the production engines.
+// Failed log-ins have brakes of their own (throttle.go); these limits count
+// every attempt, to bound the password hashing one address can ask for.
 type limiters struct {
 	signUpPerAddress func(http.Handler) http.Handler
 	logInPerAddress  func(http.Handler) http.Handler
@@ -66,10 +65,6 @@ type limiters struct {
 	logInAddress  *httprate.RateLimiter
 	signUpWindow  time.Duration
 	logInWindow   time.Duration
-
-	logInPerAccount *httprate.RateLimiter // nil when off
-	accountLimit    int
-	accountWindow   time.Duration
 }
 
 // Rate-limit scopes; a key is the scope and the client's address.
@@ -80,11 +75,8 @@ const (
 
 func newLimiters(cfg Config, log *slog.Logger) limiters {
 	l := limiters{
-		logInPerAccount: perAccount(cfg.LogInPerAccount),
-		accountLimit:    cfg.LogInPerAccount.Requests,
-		accountWindow:   cfg.LogInPerAccount.Window,
-		signUpWindow:    cfg.SignUpPerAddress.Window,
-		logInWindow:     cfg.LogInPerAddress.Window,
+		signUpWindow: cfg.SignUpPerAddress.Window,
+		logInWindow:  cfg.LogInPerAddress.Window,
 	}
 	l.signUpAddress, l.signUpPerAddress = perAddress(cfg.SignUpPerAddress, log, scopeSignUp, "Too many sign-up attempts from your network address.")
 	l.logInAddress, l.logInPerAddress = perAddress(cfg.LogInPerAddress, log, scopeLogIn, "Too many log-in attempts from your network address.")
@@ -127,13 +119,6 @@ func addressLimited(rl *httprate.RateLimiter, scope string, r *http.Request) boo
 	return rl.OnLimit(discardWriter{h: http.Header{}}, r, addressKey(scope, r))
 }
 
-func perAccount(l RateLimit) *httprate.RateLimiter {
-	if l.Off() {
-		return nil
-	}
-	return httprate.NewRateLimiter(l.Requests, l.Window)
-}
-
 // clientAddress is the rate-limit key of the caller's address. Behind a
 // trusted proxy the binary installs one of chi's ClientIPFrom* middlewares,
 // whose answer wins; otherwise it is the TCP peer, which a client cannot
@@ -148,33 +133,6 @@ func clientAddress(r *http.Request) string {
 		ip = host
 	}
 	return httprate.CanonicalizeIP(ip)
-}
-
-// errAccountLimited: too many failed log-ins for one account.
-var errAccountLimited = errors.New("too many failed log-ins for this account")
-
-// accountLimited reports whether an account (by its hashed address) has used
-// up its failed log-ins. Only failures count, so a person who logs in often
-// is never locked out by their own successes.
-func (l limiters) accountLimited(emailHash string) bool {
-	if l.logInPerAccount == nil {
-		return false
-	}
-	_, rate, err := l.logInPerAccount.Status("account:" + emailHash)
-	return err == nil && int(math.Round(rate)) >= l.accountLimit
-}
-
-// countFailedLogIn adds a failed attempt against an account. httprate
-// counts through a request; only its context matters here.
-func (l limiters) countFailedLogIn(ctx context.Context, emailHash string) {
-	if l.logInPerAccount == nil {
-		return
-	}
-	r, err := http.NewRequestWithContext(ctx, http.MethodPost, "/", nil)
-	if err != nil {
-		return
-	}
-	l.logInPerAccount.OnLimit(discardWriter{h: http.Header{}}, r, "account:"+emailHash)
 }
 
 // discardWriter takes the headers httprate sets when counting an attempt
@@ -194,7 +152,9 @@ func tooManyRequests(w http.ResponseWriter, r *http.Request, message, retryAfter
 	problem(w, r, http.StatusTooManyRequests, "rate-limited", "Too many requests", detail)
 }
 
-// humanDuration says a wait the way a person would ("15 minutes").
+// humanDuration says a wait the way a person would ("15 minutes"), like
+// the pages' Translator.Duration: a wait of two minutes or more in whole
+// minutes, rounded up.
 func humanDuration(secs int) string {
 	unit := func(n int, name string) string {
 		if n == 1 {
@@ -207,6 +167,8 @@ func humanDuration(secs int) string {
 		return unit(secs/3600, "hour")
 	case secs%60 == 0:
 		return unit(secs/60, "minute")
+	case secs >= 120:
+		return unit((secs+59)/60, "minute")
 	}
 	return unit(secs, "second")
 }

@@ -116,12 +116,13 @@ func (s *Service) handleLogIn(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	res, err := s.logIn(r.Context(), in.Email, in.Password, wi)
+	res, err := s.logIn(r.Context(), in.Email, in.Password, clientOf(r), wi)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	s.SetRefreshCookie(w, r, res.refreshToken, res.refreshExpires)
+	s.rememberDevice(w, r, res.userID)
 	s.writeTokens(w, res, false)
 }
 
@@ -158,8 +159,10 @@ func (s *Service) handleRefresh(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleLogOut ends the session of the refresh token sent (cookie or body)
-// and clears the cookie. It answers 204 whatever the token was: logging out
-// twice, or with a stale cookie, is not an error to the person doing it.
+// and clears the cookie, and revokes the access token sent with it (bearer
+// or cookie), which every service then refuses. It answers 204 whatever
+// the tokens were: logging out twice, or with a stale cookie, is not an
+// error to the person doing it.
 func (s *Service) handleLogOut(w http.ResponseWriter, r *http.Request) {
 	token, _, ok := s.refreshTokenFrom(w, r)
 	if !ok {
@@ -167,6 +170,16 @@ func (s *Service) handleLogOut(w http.ResponseWriter, r *http.Request) {
 	}
 	wi, ok := writeInfoFrom(w, r)
 	if !ok {
+		return
+	}
+	access := ""
+	if scheme, raw, _ := strings.Cut(r.Header.Get("Authorization"), " "); strings.EqualFold(scheme, "Bearer") {
+		access = strings.TrimSpace(raw)
+	} else if c, err := r.Cookie(AccessCookieName); err == nil {
+		access = c.Value
+	}
+	if err := s.revokePresented(r.Context(), access, wi); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	if token != "" {
@@ -261,7 +274,7 @@ func (s *Service) handlePutEmail(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	u, err := s.changeEmail(r.Context(), p.UserID, in, wi)
+	u, err := s.changeEmail(r.Context(), p.UserID, in, clientOf(r), wi)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -413,6 +426,7 @@ func writeInfoFrom(w http.ResponseWriter, r *http.Request) (writeInfo, bool) {
 func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var invalid *ValidationError
 	var later *retryLater
+	var held *throttledError
 	switch {
 	case errors.As(err, &invalid):
 		fields := make([]httpserver.FieldError, len(invalid.Fields))
@@ -435,9 +449,8 @@ func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, ErrInvalidCredentials):
 		problem(w, r, http.StatusUnauthorized, "invalid-credentials", "Log-in failed",
 			"The email address or the password is wrong.")
-	case errors.Is(err, errAccountLimited):
-		tooManyRequests(w, r, "Too many failed log-ins for this account.",
-			strconv.Itoa(int(s.limits.accountWindow.Seconds())))
+	case errors.As(err, &held):
+		tooManyRequests(w, r, held.message(), strconv.Itoa(held.retryAfter()))
 	case errors.Is(err, ErrRefreshReuse):
 		problem(w, r, http.StatusUnauthorized, "refresh-token-reused", "Session ended",
 			"This refresh token had already been used, so the session was ended to protect the account. Log in again.")

@@ -38,10 +38,18 @@ type Config struct {
 	// arrived over plain HTTP, for TLS terminated by a proxy. Requests that
 	// arrive over TLS always get Secure cookies.
 	SecureCookies bool
-	// Rate limits; see RateLimit.
+	// Rate limits; see RateLimit. These count every attempt.
 	SignUpPerAddress RateLimit // default 10 per hour
-	LogInPerAddress  RateLimit // default 30 per minute, every attempt counts
-	LogInPerAccount  RateLimit // default 10 per 15 minutes, failed attempts count
+	LogInPerAddress  RateLimit // default 30 per minute
+	// Brakes on failed password attempts (throttle.go): Requests failures
+	// pass at once and drain at Requests per Window; each failure beyond
+	// makes the next attempt wait, doubling from a second up to Window.
+	LogInFailuresPerPair    RateLimit // one account from one address; default 5 per 15 minutes
+	LogInFailuresPerAddress RateLimit // one address, any account; default 50 per 15 minutes
+	// LogInPerAccount is the backstop: one account from everywhere, which
+	// a device that has logged in to the account passes (default 100 per
+	// hour).
+	LogInPerAccount RateLimit
 	// Argon2 sets the password hashing cost (default DefaultArgon2).
 	Argon2 Argon2Params
 	// KeyCheckInterval is how often the keys directory is checked for a
@@ -58,8 +66,9 @@ type Config struct {
 	Exporters []Exporter
 }
 
-// MaxAccessTTL bounds AccessTTL: access tokens cannot be revoked, so they
-// must stay short, and retired signing keys are pruned after a week.
+// MaxAccessTTL bounds AccessTTL: a revoked access token stays on every
+// deny list until it expires, so tokens must stay short, and retired
+// signing keys are pruned after a week.
 const MaxAccessTTL = 24 * time.Hour
 
 // Defaults fills the zero fields of c with their defaults.
@@ -78,7 +87,9 @@ func (c Config) Defaults() Config {
 	}
 	c.SignUpPerAddress = c.SignUpPerAddress.orDefault(RateLimit{Requests: 10, Window: time.Hour})
 	c.LogInPerAddress = c.LogInPerAddress.orDefault(RateLimit{Requests: 30, Window: time.Minute})
-	c.LogInPerAccount = c.LogInPerAccount.orDefault(RateLimit{Requests: 10, Window: 15 * time.Minute})
+	c.LogInFailuresPerPair = c.LogInFailuresPerPair.orDefault(RateLimit{Requests: 5, Window: 15 * time.Minute})
+	c.LogInFailuresPerAddress = c.LogInFailuresPerAddress.orDefault(RateLimit{Requests: 50, Window: 15 * time.Minute})
+	c.LogInPerAccount = c.LogInPerAccount.orDefault(RateLimit{Requests: 100, Window: time.Hour})
 	if c.Argon2 == (Argon2Params{}) {
 		c.Argon2 = DefaultArgon2
 	}
@@ -107,9 +118,11 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("identity: key check interval %s must be between 0 and 1m", c.KeyCheckInterval))
 	}
 	for name, l := range map[string]RateLimit{
-		"sign-up per address": c.SignUpPerAddress,
-		"log-in per address":  c.LogInPerAddress,
-		"log-in per account":  c.LogInPerAccount,
+		"sign-up per address":                    c.SignUpPerAddress,
+		"log-in per address":                     c.LogInPerAddress,
+		"failed log-ins per account and address": c.LogInFailuresPerPair,
+		"failed log-ins per address":             c.LogInFailuresPerAddress,
+		"failed log-ins per account":             c.LogInPerAccount,
 	} {
 		if err := l.validate(); err != nil {
 			errs = append(errs, fmt.Errorf("identity: %s rate limit: %w", name, err))
@@ -130,10 +143,17 @@ type Service struct {
 	claims   ClaimKey
 	hasher   *hasher
 	verifier *auth.Verifier
-	limits   limiters
-	timeline *timeline
-	works    *works
-	grace    refreshGrace // page refreshes in flight or just done; see pagesession.go
+	// ownTokens verifies without the deny list; see revokePresented.
+	ownTokens *auth.Verifier
+	limits    limiters
+	brakes    brakes
+	devices   devices
+	timeline  *timeline
+	works     *works
+	// revocations is this process's deny list of access tokens, which
+	// its verifier checks.
+	revocations *Revocations
+	grace       refreshGrace // page refreshes in flight or just done; see pagesession.go
 }
 
 // New opens the service: it reads the signing keys, generating the first
@@ -166,19 +186,29 @@ func New(cfg Config, store events.Store, logger *slog.Logger) (*Service, error) 
 	s := &Service{cfg: cfg, store: store, log: logger, keys: keys, hasher: h, claims: cfg.Claims}
 	s.timeline = newTimeline(store, logger)
 	s.works = newWorks(store, logger)
-	s.verifier, err = auth.NewVerifier(s.KeySet(), auth.VerifierConfig{Issuer: cfg.Issuer, Audience: cfg.Audience, Now: cfg.Clock})
+	s.revocations = NewRevocations(store, cfg.Clock, logger)
+	s.verifier, err = auth.NewVerifier(s.KeySet(), cfg.VerifierConfig(s.revocations))
 	if err != nil {
 		return nil, fmt.Errorf("identity: %w", err)
 	}
+	// Log-out reads the token it revokes without the deny list, so that
+	// it needs no catching up and a token revoked already is no error.
+	if s.ownTokens, err = auth.NewVerifier(s.KeySet(), cfg.VerifierConfig(nil)); err != nil {
+		return nil, fmt.Errorf("identity: %w", err)
+	}
 	s.limits = newLimiters(cfg, logger)
+	s.brakes = newBrakes(cfg)
+	if s.devices, err = openDevices(cfg.DataDir); err != nil {
+		return nil, fmt.Errorf("identity: %w", err)
+	}
 	return s, nil
 }
 
-// Run follows the event log for the owners' timelines and the profiles'
-// works until ctx ends. The store must stay open until Run has returned.
+// Run follows the event log for the owners' timelines, the profiles'
+// works and the revoked access tokens until ctx ends. The store must stay open until Run has returned.
 func (s *Service) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	for _, f := range []*events.Follower{&s.timeline.follower, &s.works.follower} {
+	for _, f := range []*events.Follower{&s.timeline.follower, &s.works.follower, &s.revocations.follower} {
 		wg.Go(func() { f.Run(ctx) })
 	}
 	wg.Wait()
@@ -187,14 +217,14 @@ func (s *Service) Run(ctx context.Context) error {
 
 // Ready reports, as /readyz wants it, whether the timelines and the
 // profiles' works have caught up with the log.
-func (s *Service) Ready(context.Context) error {
+func (s *Service) Ready(ctx context.Context) error {
 	if !s.timeline.follower.Ready() {
 		return errors.New("owner timelines are catching up with the event log")
 	}
 	if !s.works.follower.Ready() {
 		return errors.New("public profiles' entries and posts are catching up with the event log")
 	}
-	return nil
+	return s.revocations.Ready(ctx)
 }
 
 func (s *Service) now() time.Time { return s.cfg.Clock() }

@@ -112,19 +112,40 @@ type issued struct {
 	refreshExpires time.Time
 }
 
-// logIn checks the credentials, starts a session and issues tokens.
-func (s *Service) logIn(ctx context.Context, email, password string, wi writeInfo) (issued, error) {
-	account := s.claims.hash(normalizeEmail(email))
-	if s.limits.accountLimited(account) {
-		return issued{}, errAccountLimited
+// client is who makes a password attempt, as the brakes see them.
+type client struct {
+	addr   string // clientAddress
+	device string // the device cookie's value; "" when none
+}
+
+func clientOf(r *http.Request) client {
+	return client{addr: clientAddress(r), device: deviceCookie(r)}
+}
+
+// logIn checks the credentials, starts a session and issues tokens. The
+// brakes are asked first, so an attempt held back costs no hashing and
+// says nothing about the password.
+func (s *Service) logIn(ctx context.Context, email, password string, c client, wi writeInfo) (issued, error) {
+	keys := keysFor(s.claims.hash(normalizeEmail(email)), c.addr)
+	now := s.now()
+	err := s.brakes.check(keys, now, func() bool {
+		if c.device == "" {
+			return false
+		}
+		u, _, err := findUserByEmail(ctx, s.store, s.claims, email)
+		return err == nil && s.devices.belongs(c.device, u.ID)
+	})
+	if err != nil {
+		return issued{}, err
 	}
 	u, err := s.authenticate(ctx, email, password)
 	if errors.Is(err, ErrInvalidCredentials) {
-		s.limits.countFailedLogIn(ctx, account)
+		s.brakes.failed(keys, now)
 	}
 	if err != nil {
 		return issued{}, err
 	}
+	s.brakes.succeeded(keys)
 	return s.startSession(ctx, u, wi)
 }
 
@@ -199,8 +220,8 @@ func (s *Service) refresh(ctx context.Context, token string, wi writeInfo) (issu
 }
 
 // logOut ends the session a refresh token belongs to. The access token
-// already handed out stays valid until it expires (minutes): tokens are
-// checked without asking the identity service.
+// handed out with it is checked without asking identity, so the log-out
+// handlers revoke it too (revokeAccess).
 func (s *Service) logOut(ctx context.Context, token string, wi writeInfo) error {
 	id, presented, ok := parseRefreshToken(token)
 	if !ok {

@@ -11,12 +11,12 @@ import (
 )
 
 // visibility classifies each identity event for timelines and pages.
-// Bookkeeping (claims, token rotations) is system; what happened to the
+// Bookkeeping (claims, token rotations and revocations) is system; what happened to the
 // account is the owner's. Nothing here is public: public views are built
 // from the published profile fields, never from the events as such.
 func visibility(payload any) events.Visibility {
 	switch payload.(type) {
-	case events.EmailClaimed, events.SessionRefreshed:
+	case events.EmailClaimed, events.SessionRefreshed, events.AccessTokenRevoked:
 		return events.System
 	default:
 		return events.Owner

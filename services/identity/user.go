@@ -315,6 +315,7 @@ func (in signUpInput) validate() (signUpInput, error) {
 	case !validEmail(in.Email):
 		errs.add("email", "is not a valid email address")
 	}
+	name, ok := cleanText(in.DisplayName, false)
 	switch n := utf8.RuneCountInString(in.Password); {
 	case in.Password == "":
 		errs.add("password", "is required")
@@ -322,8 +323,11 @@ func (in signUpInput) validate() (signUpInput, error) {
 		errs.add("password", minPasswordMessage)
 	case len(in.Password) > maxPasswordBytes:
 		errs.add("password", "must be at most %d bytes", maxPasswordBytes)
+	default:
+		if why := weakPassword(in.Password, in.Email, name); why != "" {
+			errs.add("password", why)
+		}
 	}
-	name, ok := cleanText(in.DisplayName, false)
 	in.DisplayName = name
 	switch n := utf8.RuneCountInString(name); {
 	case !ok:

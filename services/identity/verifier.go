@@ -17,6 +17,15 @@ func (s *Service) KeySet() auth.KeySource {
 }
 
 // Verifier returns a verifier for this service's tokens over KeySet, with
-// the configured issuer and audience: what the other services in this
-// binary should wrap their routes in.
+// the configured issuer, audience and lifetime and this process's deny
+// list: what the other services in this binary should wrap their routes
+// in.
 func (s *Service) Verifier() *auth.Verifier { return s.verifier }
+
+// VerifierConfig is what a verifier of this service's tokens accepts:
+// its issuer and audience, tokens no longer-lived than AccessTTL, and
+// none that revocations deny.
+func (c Config) VerifierConfig(revocations auth.Revocations) auth.VerifierConfig {
+	c = c.Defaults()
+	return auth.VerifierConfig{Issuer: c.Issuer, Audience: c.Audience, MaxLifetime: c.AccessTTL, Revocations: revocations, Now: c.Clock}
+}

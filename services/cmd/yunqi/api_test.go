@@ -44,6 +44,7 @@ func TestAPIAnswersMatchTheDocument(t *testing.T) {
 	json.Unmarshal(w.Body.Bytes(), &created)
 	expect("POST", users, a.do("POST", users, "", signUp), http.StatusConflict)
 	expect("POST", users, a.do("POST", users, "", `{"email":"nope","password":"short"}`), http.StatusUnprocessableEntity)
+	expect("POST", users, a.do("POST", users, "", `{"email":"grace@example.com","password":"grace12345","display_name":"Grace"}`), http.StatusUnprocessableEntity)
 	expect("POST", users, a.do("POST", users, "", `{"email":`), http.StatusBadRequest)
 	expect("POST", users, a.do("POST", users, "", `{"mail":"ada@example.com"}`), http.StatusBadRequest)
 	expect("POST", users, a.do("POST", users, "", signUp, "Content-Type", "text/plain"), http.StatusUnsupportedMediaType)
@@ -110,6 +111,9 @@ func TestAPIAnswersMatchTheDocument(t *testing.T) {
 	}
 	expect("POST", refresh, a.do("POST", refresh, "", ""), http.StatusUnauthorized)
 	expect("DELETE", tokens, a.do("DELETE", tokens, "", "", "Cookie", "yunqi_refresh="+cookie), http.StatusNoContent)
+	// Logging out with the access token revokes it.
+	expect("DELETE", tokens, a.do("DELETE", tokens, token, ""), http.StatusNoContent)
+	expect("GET", me, a.do("GET", me, token, ""), http.StatusUnauthorized)
 
 	expect("GET", jwks, a.do("GET", jwks, "", ""), http.StatusOK)
 	expect("GET", openAPIPath, a.do("GET", openAPIPath, "", ""), http.StatusOK)
@@ -117,4 +121,7 @@ func TestAPIAnswersMatchTheDocument(t *testing.T) {
 	limited := newTestApp(t, "", "--rate-signup-per-address", "1/1h")
 	limited.do("POST", users, "", `{}`)
 	expect("POST", users, limited.do("POST", users, "", `{}`), http.StatusTooManyRequests)
+	braked := newTestApp(t, "", "--rate-login-failures-per-pair", "1/1h")
+	braked.do("POST", tokens, "", `{"email":"ada@example.com","password":"wrong password!"}`)
+	expect("POST", tokens, braked.do("POST", tokens, "", `{"email":"ada@example.com","password":"wrong password!"}`), http.StatusTooManyRequests)
 }

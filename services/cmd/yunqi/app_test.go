@@ -50,7 +50,8 @@ type testApp struct {
 }
 
 // rateOff keeps the per-address limits out of tests that sign up freely.
-var rateOff = []string{"--rate-signup-per-address", "off", "--rate-login-per-address", "off", "--rate-login-per-account", "off"}
+var rateOff = []string{"--rate-signup-per-address", "off", "--rate-login-per-address", "off", "--rate-login-per-account", "off",
+	"--rate-login-failures-per-pair", "off", "--rate-login-failures-per-address", "off"}
 
 // newTestApp builds the app on data (a fresh temp dir when empty) with
 // serve's flags args. Rate limits are off unless args set them.
@@ -71,6 +72,13 @@ func newTestApp(t *testing.T, data string, args ...string) *testApp {
 	}
 	ta := &testApp{t: t, data: data, store: store, clock: &testClock{}}
 	deps := c.deps(store, logger, nil)
+	if !c.runs("identity") {
+		// As serve wires a process without identity, on the keys in data.
+		if deps.verifier, deps.pageSession, deps.revocations, err = c.remoteAuth(store, logger); err != nil {
+			store.Close()
+			t.Fatal(err)
+		}
+	}
 	deps.identity.Argon2 = cheapArgon2
 	deps.identity.Clock = ta.clock.Now
 	deps.identity.KeyCheckInterval = time.Nanosecond // see rotations at once

@@ -52,6 +52,9 @@ type routeRule struct {
 	// allowed caller could send, so that "allowed" is not a 4xx for a
 	// reason that hides a missing check.
 	body string
+	// revokes: the route revokes the access token it is called with
+	// (log-out), so each caller logs in again after it.
+	revokes bool
 }
 
 // authzTable lists every route the binary serves, keyed "METHOD pattern"
@@ -72,7 +75,7 @@ var authzTable = map[string]routeRule{
 	// identity
 	"POST /api/identity/users":          {access: public, body: `{}`},
 	"POST /api/identity/tokens":         {access: public, body: `{}`},
-	"DELETE /api/identity/tokens":       {access: public},
+	"DELETE /api/identity/tokens":       {access: public, revokes: true},
 	"POST /api/identity/tokens/refresh": {access: refreshSession},
 	"GET /api/identity/people/{id}":     {access: public},
 	"GET /api/identity/me":              {access: signedIn},
@@ -541,8 +544,15 @@ func TestAuthorizationMatrix(t *testing.T) {
 		if method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE" {
 			body = rule.body
 		}
-		for _, c := range callers {
+		for i := range callers {
+			c := &callers[i]
 			w := a.do(method, path, c.token, body)
+			if rule.revokes && c.token != "" {
+				if a.do("GET", "/api/identity/me", c.token, "").Code != http.StatusUnauthorized {
+					t.Errorf("%s as %s: the token still works", key, c.name)
+				}
+				c.token, _ = a.logIn(c.name + "@matrix.example.com")
+			}
 			got := w.Code
 			if got >= 500 || got == http.StatusMethodNotAllowed {
 				t.Errorf("%s as %s: %d %s", key, c.name, got, w.Body)
@@ -635,7 +645,21 @@ func TestBadTokensAreRefused(t *testing.T) {
 		t.Fatalf("the other deployment refuses its own token: %d", w.Code)
 	}
 
+	// Signed with the server's own key by a tool, for longer than
+	// --access-ttl: identity never issues such a token.
+	long, err := identity.MintAccessToken(data, cl.Subject, "Ada", nil, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Logged out: the token is revoked.
+	loggedOut, _ := a.logIn("ada@example.com")
+	if w := a.do("DELETE", "/api/identity/tokens", loggedOut, ""); w.Code != http.StatusNoContent {
+		t.Fatalf("log-out: %d", w.Code)
+	}
+
 	for name, token := range map[string]string{
+		"an hour long":    long,
+		"logged out":      loggedOut,
 		"tampered roles":  promoted,
 		"alg none":        unsigned,
 		"foreign key":     foreign,

@@ -45,6 +45,9 @@ type rushConfig struct {
 	Cancellations   int
 	CPUProfile      string
 	CompareSealing  int
+	// AccessTTL is the life of the tokens the bench mints: the server's
+	// --access-ttl, since it refuses longer-lived ones.
+	AccessTTL time.Duration
 }
 
 // The five tracks of the conference since 2010.
@@ -69,6 +72,8 @@ func benchRushCmd(ctx context.Context, args []string, getenv func(string) string
 	set.Int(&c.Cancellations, "cancellations", 1000, "seat holders who cancel in the second phase")
 	set.Int(&c.CompareSealing, "compare-sealing", 0, "run this many rounds, each a rush on a server that seals personal data and one on a server that does not, alternating, on fresh data dirs (no --server)")
 	set.String(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the rush (this process: the clients, and the server when it runs here) to this file")
+	set.Duration(&c.AccessTTL, "access-ttl", identity.Config{}.Defaults().AccessTTL,
+		"life of the access tokens minted for the members: the server's --access-ttl, which refuses longer-lived tokens")
 	help, err := parseFlags(fs, set.Parse, args, stdout,
 		"bench rush [--server URL --data DIR] [--edition ID]", `
 Creates members directly as identity events and mints their access tokens
@@ -85,6 +90,9 @@ the main edition stays as the rush left it for anyone to inspect.`)
 	}
 	if c.Members < 5 || c.Clients < 1 || c.SessionCapacity < 1 || c.Cancellations < 0 {
 		return errors.New("bench rush: --members must be at least 5, --clients and --session-capacity at least 1")
+	}
+	if c.AccessTTL < time.Minute || c.AccessTTL > identity.MaxAccessTTL {
+		return fmt.Errorf("bench rush: --access-ttl must be between 1m and %s", identity.MaxAccessTTL)
 	}
 	if c.Server != "" && c.Data == "" {
 		return errors.New("bench rush: --server needs --data, the running server's data dir")
@@ -301,7 +309,7 @@ type member struct {
 
 // makeMembers appends n members to the log, many at a time so that group
 // commit batches them, and mints their tokens.
-func makeMembers(ctx context.Context, store events.Store, data string, n int, prefix string) ([]member, error) {
+func makeMembers(ctx context.Context, store events.Store, data string, n int, prefix string, ttl time.Duration) ([]member, error) {
 	out := make([]member, n)
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -319,7 +327,7 @@ func makeMembers(ctx context.Context, store events.Store, data string, n int, pr
 					errs <- err
 					return
 				}
-				tok, err := identity.MintAccessToken(data, id, name, nil, time.Hour)
+				tok, err := identity.MintAccessToken(data, id, name, nil, ttl)
 				if err != nil {
 					errs <- err
 					return
@@ -369,11 +377,11 @@ func rush(ctx context.Context, c rushConfig, stdout io.Writer) (rushResult, erro
 	if err := identity.CreateMemberDirect(ctx, store, orgID, "Rush organiser"); err != nil {
 		return rushResult{}, err
 	}
-	orgToken, err := identity.MintAccessToken(c.Data, orgID, "Rush organiser", []string{auth.RoleOrganizer}, time.Hour)
+	orgToken, err := identity.MintAccessToken(c.Data, orgID, "Rush organiser", []string{auth.RoleOrganizer}, c.AccessTTL)
 	if err != nil {
 		return rushResult{}, err
 	}
-	members, err := makeMembers(ctx, store, c.Data, c.Members, "Developer")
+	members, err := makeMembers(ctx, store, c.Data, c.Members, "Developer", c.AccessTTL)
 	if err != nil {
 		return rushResult{}, fmt.Errorf("create members: %w", err)
 	}

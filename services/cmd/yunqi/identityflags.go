@@ -23,6 +23,8 @@ type identityFlags struct {
 	SecureCookies    bool
 	SignUpPerAddress string
 	LogInPerAddress  string
+	FailuresPerPair  string
+	FailuresPerAddr  string
 	LogInPerAccount  string
 }
 
@@ -63,8 +65,12 @@ func (f *identityFlags) register(s *config.Set) {
 		"sign-ups allowed per client address, as REQUESTS/WINDOW, or off", rate)
 	s.String(&f.LogInPerAddress, "rate-login-per-address", formatRate(def.LogInPerAddress),
 		"log-in attempts allowed per client address, as REQUESTS/WINDOW, or off", rate)
+	s.String(&f.FailuresPerPair, "rate-login-failures-per-pair", formatRate(def.LogInFailuresPerPair),
+		"failed log-ins for one account from one address before each further attempt waits (doubling from 1s up to WINDOW), as REQUESTS/WINDOW, or off", rate)
+	s.String(&f.FailuresPerAddr, "rate-login-failures-per-address", formatRate(def.LogInFailuresPerAddress),
+		"failed log-ins from one address, any account, before each further attempt waits, as REQUESTS/WINDOW, or off", rate)
 	s.String(&f.LogInPerAccount, "rate-login-per-account", formatRate(def.LogInPerAccount),
-		"failed log-ins allowed per account, as REQUESTS/WINDOW, or off", rate)
+		"failed log-ins for one account from everywhere before attempts wait, except from devices that logged in to it before, as REQUESTS/WINDOW, or off", rate)
 }
 
 // identityConfig is the service's Config; it may only be called once the
@@ -78,15 +84,17 @@ func (f *identityFlags) identityConfig(dataDir string) identity.Config {
 		return l
 	}
 	return identity.Config{
-		DataDir:          dataDir,
-		Issuer:           f.Issuer,
-		Audience:         f.Audience,
-		AccessTTL:        f.AccessTTL,
-		RefreshTTL:       f.RefreshTTL,
-		SecureCookies:    f.SecureCookies,
-		SignUpPerAddress: must(f.SignUpPerAddress),
-		LogInPerAddress:  must(f.LogInPerAddress),
-		LogInPerAccount:  must(f.LogInPerAccount),
+		DataDir:                 dataDir,
+		Issuer:                  f.Issuer,
+		Audience:                f.Audience,
+		AccessTTL:               f.AccessTTL,
+		RefreshTTL:              f.RefreshTTL,
+		SecureCookies:           f.SecureCookies,
+		SignUpPerAddress:        must(f.SignUpPerAddress),
+		LogInPerAddress:         must(f.LogInPerAddress),
+		LogInFailuresPerPair:    must(f.FailuresPerPair),
+		LogInFailuresPerAddress: must(f.FailuresPerAddr),
+		LogInPerAccount:         must(f.LogInPerAccount),
 	}
 }
 

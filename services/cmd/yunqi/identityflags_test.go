@@ -69,7 +69,7 @@ func TestServeIdentityConfig(t *testing.T) {
 	}
 
 	c, _, _, err = parseServe([]string{"--issuer", "https://yunqi.example", "--access-ttl", "5m", "--secure-cookies",
-		"--rate-login-per-account", "off", "--rate-signup-per-address", "100/1m"},
+		"--rate-login-per-account", "off", "--rate-signup-per-address", "100/1m", "--rate-login-failures-per-pair", "3/1m"},
 		quietEnv("YUNQI_AUDIENCE", "yunqi-api", "YUNQI_REFRESH_TTL", "24h", "YUNQI_RATE_LOGIN_PER_ADDRESS", "1000/1m"), io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +78,8 @@ func TestServeIdentityConfig(t *testing.T) {
 	if cfg.Issuer != "https://yunqi.example" || cfg.Audience != "yunqi-api" || cfg.AccessTTL != 5*time.Minute ||
 		cfg.RefreshTTL != 24*time.Hour || !cfg.SecureCookies || !cfg.LogInPerAccount.Off() ||
 		cfg.SignUpPerAddress != (identity.RateLimit{Requests: 100, Window: time.Minute}) ||
-		cfg.LogInPerAddress != (identity.RateLimit{Requests: 1000, Window: time.Minute}) {
+		cfg.LogInPerAddress != (identity.RateLimit{Requests: 1000, Window: time.Minute}) ||
+		cfg.LogInFailuresPerPair != (identity.RateLimit{Requests: 3, Window: time.Minute}) {
 		t.Errorf("config = %+v", cfg)
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/yunqi-town/yunqi/infra/auth"
 	"github.com/yunqi-town/yunqi/services/identity"
@@ -76,11 +75,12 @@ func TestRushSurvivesSIGKILL(t *testing.T) {
 	if err := identity.CreateMemberDirect(ctx, store, orgID, "Organiser"); err != nil {
 		t.Fatal(err)
 	}
-	org, err := identity.MintAccessToken(data, orgID, "Organiser", []string{auth.RoleOrganizer}, time.Hour)
+	ttl := identity.Config{}.Defaults().AccessTTL // the child server's, which refuses longer-lived tokens
+	org, err := identity.MintAccessToken(data, orgID, "Organiser", []string{auth.RoleOrganizer}, ttl)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms, err := makeMembers(ctx, store, data, members, "Killtest")
+	ms, err := makeMembers(ctx, store, data, members, "Killtest", ttl)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -213,7 +213,7 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 		deps.mailLease = c.Notify.MailLease
 	}
 	if !c.runs("identity") {
-		if deps.verifier, deps.pageSession, err = c.remoteAuth(logger); err != nil {
+		if deps.verifier, deps.pageSession, deps.revocations, err = c.remoteAuth(eng.store, logger); err != nil {
 			return err
 		}
 	}
@@ -243,6 +243,9 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 type app struct {
 	server   *httpserver.Server
 	services []service
+	// background is work besides the services': the deny list of revoked
+	// tokens when identity runs in another process.
+	background []func(context.Context) error
 }
 
 func newApp(deps serviceDeps, opts httpserver.Options) (*app, error) {
@@ -272,7 +275,12 @@ func newApp(deps serviceDeps, opts httpserver.Options) (*app, error) {
 		return nil, err
 	}
 	srv.Router().Get(openAPIPath, serveOpenAPI(doc))
-	return &app{server: srv, services: services}, nil
+	a := &app{server: srv, services: services}
+	if deps.revocations != nil {
+		srv.AddReadyCheck("revocations", deps.revocations.Ready)
+		a.background = append(a.background, deps.revocations.Run)
+	}
+	return a, nil
 }
 
 // runServices starts the services' background work. A service that fails
@@ -287,6 +295,13 @@ func (a *app) runServices(ctx context.Context, stop context.CancelCauseFunc) (wa
 		wg.Go(func() {
 			if err := s.run(ctx); err != nil && ctx.Err() == nil {
 				stop(fmt.Errorf("service %s: %w", s.name, err))
+			}
+		})
+	}
+	for _, run := range a.background {
+		wg.Go(func() {
+			if err := run(ctx); err != nil && ctx.Err() == nil {
+				stop(err)
 			}
 		})
 	}

@@ -100,6 +100,8 @@ type serviceDeps struct {
 	// another process; with identity here, its own are used.
 	verifier    *auth.Verifier
 	pageSession func(http.Handler) http.Handler
+	// revocations is the verifier's deny list then, which the app runs.
+	revocations *identity.Revocations
 	// mailer sends notification email (nil: inbox only); siteURL is the
 	// address mail links point to.
 	mailer    notify.Mailer

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/yunqi-town/yunqi/events"
 	"github.com/yunqi-town/yunqi/infra/auth"
 	"github.com/yunqi-town/yunqi/infra/httpserver"
 	"github.com/yunqi-town/yunqi/services/gateway"
@@ -98,9 +99,11 @@ func (c *serveConfig) runs(name string) bool {
 }
 
 // remoteAuth is how a process without identity knows callers: tokens are
-// checked against identity's published key set, and pages renew an expired
+// checked against identity's published key set and this process's own
+// deny list of revoked tokens, which follows store's log (its Run and
+// Ready are the caller's to run and report), and pages renew an expired
 // session through identity's renew page.
-func (c *serveConfig) remoteAuth(logger *slog.Logger) (*auth.Verifier, func(http.Handler) http.Handler, error) {
+func (c *serveConfig) remoteAuth(store events.Store, logger *slog.Logger) (*auth.Verifier, func(http.Handler) http.Handler, *identity.Revocations, error) {
 	idCfg := c.Identity.identityConfig(c.Data).Defaults()
 	var keys auth.KeySource
 	if c.IdentityURL != "" {
@@ -109,11 +112,12 @@ func (c *serveConfig) remoteAuth(logger *slog.Logger) (*auth.Verifier, func(http
 		logger.Info("no --identity-url: tokens are verified with the signing keys in the data dir", "dir", c.Data)
 		keys = identity.DiskKeySet(c.Data, idCfg.AccessTTL, logger)
 	}
-	v, err := auth.NewVerifier(keys, auth.VerifierConfig{Issuer: idCfg.Issuer, Audience: idCfg.Audience})
+	revocations := identity.NewRevocations(store, nil, logger)
+	v, err := auth.NewVerifier(keys, idCfg.VerifierConfig(revocations))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return v, identity.RemotePageSession(v), nil
+	return v, identity.RemotePageSession(v), revocations, nil
 }
 
 // gatewayMaxBody bounds what the gateway passes on. Each service enforces

@@ -31,7 +31,7 @@ func TestServicePrefixesCoverTheirRoutes(t *testing.T) {
 			defer store.Close()
 			deps := c.deps(store, logger, nil)
 			if name != "identity" {
-				if deps.verifier, deps.pageSession, err = c.remoteAuth(logger); err != nil {
+				if deps.verifier, deps.pageSession, deps.revocations, err = c.remoteAuth(store, logger); err != nil {
 					t.Fatal(err)
 				}
 			}
