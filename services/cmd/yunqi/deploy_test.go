@@ -26,7 +26,8 @@ import (
 // container's command line and environment to parseServe as serve itself
 // would, and check that every service runs, the gateway routes to all of
 // them at addresses that exist, the probes hit /readyz and /healthz on the
-// port serve listens on, and only settings serve reads are named.
+// port serve listens on, every process that opens the log reads the one
+// master key from one secret, and only settings serve reads are named.
 
 const deployDir = "../../../infra/deploy"
 
@@ -42,6 +43,9 @@ var deployState = map[string]string{
 	"conference": "/data/conference", // the ticket signing key
 	"alliance":   "/data",            // logos, alliance/logos
 	"contest":    "/data",            // attachments, contest/attachments
+	// The key of the unsubscribe links in mails: a link one notifier
+	// signed must work at every other, and after a restart.
+	"notify": "/data/keys/notify-unsubscribe.key",
 }
 
 // deployCovers reports whether a mount at mount holds path.
@@ -162,6 +166,11 @@ func deployCheckConfig(t *testing.T, where string, c *serveConfig, runs []string
 		t.Errorf("%s: serve listens on %s, which other containers and probes cannot reach", where, c.Addr)
 	}
 	if c.gateway {
+		// The gateway opens no log, so a master key there would only be one
+		// more copy to leak.
+		if c.MasterKeyFile != "" {
+			t.Errorf("%s: the gateway opens no event log and needs no %s_MASTER_KEY_FILE", where, envPrefix)
+		}
 		for _, want := range serviceNames {
 			if len(c.routes[want]) == 0 {
 				t.Errorf("%s: the gateway has no route to %s", where, want)
@@ -174,6 +183,9 @@ func deployCheckConfig(t *testing.T, where string, c *serveConfig, runs []string
 		}
 		return
 	}
+	if c.MasterKeyFile == "" {
+		t.Errorf("%s: no %s_MASTER_KEY_FILE: it would make a master key of its own in its data dir, and the key store that another process set up refuses it", where, envPrefix)
+	}
 	if c.Engines.EventStore == "" {
 		t.Errorf("%s: no %s_EVENTSTORE: each process would keep its own SQLite log", where, envPrefix)
 	} else if u, err := url.Parse(c.Engines.EventStore); err == nil {
@@ -185,6 +197,11 @@ func deployCheckConfig(t *testing.T, where string, c *serveConfig, runs []string
 		} else if u, err := url.Parse(c.IdentityURL); err == nil {
 			target(where+" "+envPrefix+"_IDENTITY_URL", u, "identity")
 		}
+	}
+	if slices.Contains(runs, "notify") && c.PublicURL == "" {
+		// Mail is sent outside any request: without it, links in mails
+		// name the notifier's own address inside the deployment.
+		t.Errorf("%s: the notifier without %s_PUBLIC_URL: links in mails would point at the container", where, envPrefix)
 	}
 	if slices.Contains(runs, "search") {
 		if c.Engines.SearchURL == "" {
@@ -220,6 +237,7 @@ type deployComposeService struct {
 	env     map[string]string
 	deps    []string
 	volumes map[string]string // mount path → source
+	secrets map[string]string // file in the container → top-level secret
 }
 
 func deployLoadCompose(t *testing.T) map[string]*deployComposeService {
@@ -261,6 +279,22 @@ func deployLoadCompose(t *testing.T) map[string]*deployComposeService {
 				s.volumes[dst] = src
 			}
 		}
+		s.secrets = map[string]string{}
+		for _, sec := range ylist(ypath(v, "secrets")) {
+			// Short syntax names the secret; long syntax may put it
+			// elsewhere: a relative target is under /run/secrets too.
+			source, target := ystr(sec), ""
+			if m := ymap(sec); m != nil {
+				source, target = ystr(m["source"]), ystr(m["target"])
+			}
+			if target == "" {
+				target = source
+			}
+			if !strings.HasPrefix(target, "/") {
+				target = "/run/secrets/" + target
+			}
+			s.secrets[target] = source
+		}
 		switch deps := ypath(v, "depends_on").(type) {
 		case map[string]any:
 			s.deps = slices.Collect(maps.Keys(deps))
@@ -296,6 +330,7 @@ func TestDeployCompose(t *testing.T) {
 	}
 	var top struct {
 		Volumes map[string]any `yaml:"volumes"`
+		Secrets map[string]any `yaml:"secrets"`
 	}
 	if err := yaml.Unmarshal(data, &top); err != nil {
 		t.Fatal(err)
@@ -347,6 +382,31 @@ func TestDeployCompose(t *testing.T) {
 	}
 	for _, n := range slices.Sorted(maps.Keys(configs)) {
 		deployCheckConfig(t, "compose.yaml service "+n, configs[n], runs[n], target)
+	}
+
+	// Every process that opens the log reads one master key, from one
+	// compose secret.
+	shared := ""
+	for _, n := range slices.Sorted(maps.Keys(configs)) {
+		c := configs[n]
+		if c.gateway || c.MasterKeyFile == "" {
+			continue // deployCheckConfig said so
+		}
+		where := "compose.yaml service " + n
+		src, ok := services[n].secrets[c.MasterKeyFile]
+		switch {
+		case !ok:
+			t.Errorf("%s: %s_MASTER_KEY_FILE is %s, which no secret of the service mounts", where, envPrefix, c.MasterKeyFile)
+			continue
+		case top.Secrets[src] == nil:
+			t.Errorf("%s: secret %q is not defined in the top-level secrets", where, src)
+		case ystr(ypath(top.Secrets[src], "file")) == "" && ystr(ypath(top.Secrets[src], "environment")) == "":
+			t.Errorf("%s: secret %q names neither a file nor an environment variable", where, src)
+		}
+		if shared != "" && src != shared {
+			t.Errorf("%s: the master key is secret %s, another service has %s", where, src, shared)
+		}
+		shared = src
 	}
 
 	// A service's files are on a named volume, one for all its containers.
@@ -644,6 +704,64 @@ func TestDeployKubernetes(t *testing.T) {
 					t.Errorf("%s: %s keeps files in %s, want a volume claim or a secret there (volume %q)", w.obj, svc, path, volume)
 				}
 			}
+		}
+	})
+
+	// Every process that opens the log reads one master key, from one key
+	// of one Secret.
+	t.Run("master key", func(t *testing.T) {
+		type source struct{ secret, key string }
+		var shared *source
+		for _, w := range workloads {
+			path := w.config.MasterKeyFile
+			if w.config.gateway || path == "" {
+				continue // deployCheckConfig says so
+			}
+			var mount map[string]any
+			for _, m := range ylist(w.container["volumeMounts"]) {
+				if mp := ystr(ypath(m, "mountPath")); deployCovers(mp, path) && len(mp) > len(ystr(ypath(mount, "mountPath"))) {
+					mount = ymap(m)
+				}
+			}
+			var vol any
+			for _, v := range ylist(ypath(w.obj.doc, "spec", "template", "spec", "volumes")) {
+				if mount != nil && ystr(ypath(v, "name")) == ystr(mount["name"]) {
+					vol = v
+				}
+			}
+			secret := ystr(ypath(vol, "secret", "secretName"))
+			if secret == "" {
+				t.Errorf("%s: %s_MASTER_KEY_FILE is %s, which no secret volume holds", w.obj, envPrefix, path)
+				continue
+			}
+			// The file's name in the volume: a subPath mount is the file
+			// itself, items rename keys, and otherwise the key is the name.
+			rel := strings.TrimPrefix(strings.TrimPrefix(path, ystr(mount["mountPath"])), "/")
+			if sub := ystr(mount["subPath"]); sub != "" {
+				rel = strings.TrimPrefix(sub+"/"+rel, "/")
+				rel = strings.TrimSuffix(rel, "/")
+			}
+			key := rel
+			if items := ylist(ypath(vol, "secret", "items")); items != nil {
+				key = ""
+				for _, it := range items {
+					if ystr(ypath(it, "path")) == rel {
+						key = ystr(ypath(it, "key"))
+					}
+				}
+			}
+			s, ok := byKind["Secret"][secret]
+			switch {
+			case !ok:
+				continue // "settings and references" says so
+			case key == "" || ypath(s.doc, "stringData", key) == nil && ypath(s.doc, "data", key) == nil:
+				t.Errorf("%s: %s_MASTER_KEY_FILE %s: secret %s has no key for %q", w.obj, envPrefix, path, secret, rel)
+				continue
+			}
+			if shared != nil && *shared != (source{secret, key}) {
+				t.Errorf("%s: the master key is key %s of secret %s, another Deployment has key %s of %s", w.obj, key, secret, shared.key, shared.secret)
+			}
+			shared = &source{secret, key}
 		}
 	})
 
