@@ -64,6 +64,9 @@ type Config struct {
 	Claims ClaimKey
 	// Exporters add other services' parts to a person's copy of their data.
 	Exporters []Exporter
+	// DeviceKey signs the device cookie; replicas that share it recognise
+	// each other's browsers. Empty: a key file in DataDir/keys.
+	DeviceKey []byte
 }
 
 // MaxAccessTTL bounds AccessTTL: a revoked access token stays on every
@@ -198,7 +201,9 @@ func New(cfg Config, store events.Store, logger *slog.Logger) (*Service, error) 
 	}
 	s.limits = newLimiters(cfg, logger)
 	s.brakes = newBrakes(cfg)
-	if s.devices, err = openDevices(cfg.DataDir); err != nil {
+	if len(cfg.DeviceKey) >= 32 {
+		s.devices = devices{key: cfg.DeviceKey}
+	} else if s.devices, err = openDevices(cfg.DataDir); err != nil {
 		return nil, fmt.Errorf("identity: %w", err)
 	}
 	return s, nil

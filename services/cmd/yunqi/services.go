@@ -124,6 +124,9 @@ func newServices(deps serviceDeps) ([]service, func(http.Handler) http.Handler, 
 		}
 		if p, ok := deps.store.(*personalLog); ok {
 			idCfg.Keys, idCfg.Claims = p.Keys(), p.claims
+			// Derived from the master key, so every identity replica
+			// knows the browsers any of them let in.
+			idCfg.DeviceKey = p.Keys().Derive("identity device cookie")
 		}
 		// The notifier is made below; a person's copy of their data asks
 		// it only once a request comes.
