@@ -34,8 +34,9 @@ type Config struct {
 	// BaseURL is the site's address for the links in mail
 	// (https://yunqi.example); required with a Mailer.
 	BaseURL string
-	// KeyFile holds the key that signs unsubscribe links; created when
-	// missing. Notifiers that share a log share the file.
+	// Key signs unsubscribe links; notifiers that share a log share it.
+	// Empty: the key in KeyFile, created when missing.
+	Key     []byte
 	KeyFile string
 	// Name identifies this notifier in the mail it claims (default: host
 	// name, process id and a random suffix).
@@ -115,9 +116,12 @@ func New(cfg Config, store events.Store, logger *slog.Logger) (*Service, error) 
 	if err != nil {
 		return nil, err
 	}
-	key, err := loadKey(cfg.KeyFile)
-	if err != nil {
-		return nil, err
+	key := cfg.Key
+	if len(key) < 32 {
+		var err error
+		if key, err = loadKey(cfg.KeyFile); err != nil {
+			return nil, err
+		}
 	}
 	s := &Service{cfg: cfg, store: store, log: logger, model: newModel(), render: r, unsubKey: key, metrics: newMetrics(cfg.Registry)}
 	s.follower = &events.Follower{Name: "notify", Store: store, Logger: logger, Apply: s.apply}

@@ -238,8 +238,14 @@ func newServices(deps serviceDeps) ([]service, func(http.Handler) http.Handler, 
 			mount: func(r chi.Router) { ct.Mount(r); pages.Mount(r, pageSession) }})
 	}
 	if deps.runs("notify") {
-		nt, err := notify.New(notify.Config{Verifier: verifier, Mailer: deps.mailer, BaseURL: deps.siteURL,
-			KeyFile: notifyKeyFile(deps.dataDir), Registry: deps.registry, Lease: deps.mailLease}, deps.store, deps.logger)
+		ncfg := notify.Config{Verifier: verifier, Mailer: deps.mailer, BaseURL: deps.siteURL,
+			KeyFile: notifyKeyFile(deps.dataDir), Registry: deps.registry, Lease: deps.mailLease}
+		if p, ok := deps.store.(*personalLog); ok {
+			// Derived from the master key: every notifier replica signs
+			// and checks unsubscribe links alike, with no secret of its own.
+			ncfg.Key = p.Keys().Derive("notify unsubscribe links")
+		}
+		nt, err := notify.New(ncfg, deps.store, deps.logger)
 		if err != nil {
 			return nil, nil, err
 		}
