@@ -1,6 +1,8 @@
 package blog
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"maps"
 	"slices"
 
@@ -67,10 +69,20 @@ func (a *archive) goesBy(user, blog, name string) {
 }
 
 func (a *archive) eraseName(blog, name string) {
-	if a.erasedNames[blog] == nil {
-		a.erasedNames[blog] = map[string]bool{}
-	}
-	a.erasedNames[blog][name] = true
+	a.erasedKeys[nameKey(blog, name)] = true
+}
+
+// nameKey stands for a name on a blog. The archive keeps the names of
+// erased people only as keys, which the names later events still carry
+// are checked against: it holds no erased name as text.
+func nameKey(blog, name string) string {
+	sum := sha256.Sum256([]byte(blog + "\x00" + name))
+	return hex.EncodeToString(sum[:16])
+}
+
+// erasedName reports whether name on blog is an erased person's.
+func (a *archive) erasedName(blog, name string) bool {
+	return len(a.erasedKeys) > 0 && a.erasedKeys[nameKey(blog, name)]
 }
 
 // erase lets go of an erased account: its names leave every post,
@@ -112,15 +124,14 @@ func (a *archive) erase(user string) {
 // blog becomes one empty name (an erased person), and a post that had an
 // erased author keeps one. changed reports whether that differs.
 func (a *archive) redact(blog, slug string, authors []string) (out []string, changed bool) {
-	erased := a.erasedNames[blog]
 	key := blog + "/" + slug
-	if len(erased) == 0 && !a.hadErased[key] {
+	if len(a.erasedKeys) == 0 && !a.hadErased[key] {
 		return authors, false
 	}
 	out = make([]string, 0, len(authors)+1)
 	var gone bool
 	for _, n := range authors {
-		if erased[n] || n == "" {
+		if n == "" || a.erasedName(blog, n) {
 			changed = changed || n != ""
 			gone = true
 			continue
@@ -141,11 +152,10 @@ func (a *archive) redact(blog, slug string, authors []string) (out []string, cha
 func (a *archive) redactForWrite(blog, slug string, authors []string) []string {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	erased := a.erasedNames[blog]
-	if len(erased) == 0 {
+	if len(a.erasedKeys) == 0 {
 		return authors
 	}
-	return slices.DeleteFunc(slices.Clone(authors), func(n string) bool { return erased[n] || n == "" })
+	return slices.DeleteFunc(slices.Clone(authors), func(n string) bool { return n == "" || a.erasedName(blog, n) })
 }
 
 // shownAuthors is redact for callers outside the archive's lock: content
@@ -162,7 +172,7 @@ func (a *archive) shownAuthors(blog, slug string, authors []string) []string {
 func (a *archive) editorShown(blog, editor, name string) string {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	if a.erased[editor] || a.erasedNames[blog][name] {
+	if a.erased[editor] || a.erasedName(blog, name) {
 		return ""
 	}
 	return name
@@ -179,7 +189,7 @@ func (a *archive) isErased(user string) bool {
 // owner's name, erased co-authors, links to erased accounts. The maps are
 // replaced, not changed, since copies of the Blog share them.
 func (a *archive) forgetIn(b *Blog) {
-	if a.erased[b.Owner] || a.erasedNames[b.Name][b.OwnerName] {
+	if a.erased[b.Owner] || a.erasedName(b.Name, b.OwnerName) {
 		b.OwnerName = ""
 	}
 	if slices.ContainsFunc(slices.Collect(maps.Keys(b.Coauthors)), func(id string) bool { return a.erased[id] }) {

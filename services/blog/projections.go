@@ -66,14 +66,14 @@ type archive struct {
 	// model (a feed, the sitemap) is current while it has not moved.
 	changes uint64
 	// names maps an account to the names it went by, per blog; erased
-	// holds the accounts erased, erasedNames per blog the names of erased
-	// people, hadErased the posts (blog/slug) that had an erased author,
-	// and deleted the blogs their owners deleted (see erasure.go).
-	names       map[string]map[string]map[string]bool
-	erased      map[string]bool
-	erasedNames map[string]map[string]bool
-	hadErased   map[string]bool
-	deleted     map[string]bool
+	// holds the accounts erased, erasedKeys the names of erased people (as
+	// keys, see nameKey), hadErased the posts (blog/slug) that had an
+	// erased author, and deleted the blogs their owners deleted (see erasure.go).
+	names      map[string]map[string]map[string]bool
+	erased     map[string]bool
+	erasedKeys map[string]bool
+	hadErased  map[string]bool
+	deleted    map[string]bool
 	// follower feeds apply from the log and knows how far it has read:
 	// readiness, and the wait that lets an upload's answer agree with the
 	// lists.
@@ -105,7 +105,7 @@ type DeskPost struct {
 func newArchive(store events.Store, log *slog.Logger) *archive {
 	a := &archive{blogs: map[string]*blogPosts{}, meta: map[string]*blogMeta{}, desk: map[string]map[string]*DeskPost{},
 		collections: map[string]*Collection{}, names: map[string]map[string]map[string]bool{}, erased: map[string]bool{},
-		erasedNames: map[string]map[string]bool{}, hadErased: map[string]bool{}, deleted: map[string]bool{}}
+		erasedKeys: map[string]bool{}, hadErased: map[string]bool{}, deleted: map[string]bool{}}
 	a.follower = &events.Follower{
 		Name:  "blog archive",
 		Store: store,
