@@ -47,9 +47,10 @@ func newErasureSite(t *testing.T, store events.Store) *erasureSite {
 		t.Fatal(err)
 	}
 	site := &erasureSite{t: t, store: store, s: s, who: map[string]auth.Principal{
-		ada:  {UserID: ada, DisplayName: "杜勇", Roles: []string{auth.RoleMember}},
-		rev1: {UserID: rev1, DisplayName: "王坚", Roles: []string{auth.RoleMember, auth.RoleReviewer}},
-		rev2: {UserID: rev2, DisplayName: "Reviewer Two", Roles: []string{auth.RoleMember, auth.RoleReviewer}},
+		ada:     {UserID: ada, DisplayName: "杜勇", Roles: []string{auth.RoleMember}},
+		rev1:    {UserID: rev1, DisplayName: "王坚", Roles: []string{auth.RoleMember, auth.RoleReviewer}},
+		rev2:    {UserID: rev2, DisplayName: "Reviewer Two", Roles: []string{auth.RoleMember, auth.RoleReviewer}},
+		"org-2": {UserID: "org-2", DisplayName: "Organiser Two", Roles: []string{auth.RoleMember, auth.RoleOrganizer}},
 	}}
 	r := chi.NewRouter()
 	pages.Mount(r, func(next http.Handler) http.Handler {
@@ -128,6 +129,7 @@ func TestErasedApplicantAndReviewer(t *testing.T) {
 	}
 
 	appendErasure(t, site.store, ada)
+	appendErasure(t, site.store, "org-1")
 	pos := appendErasure(t, site.store, rev1)
 	wait, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
@@ -147,6 +149,13 @@ func TestErasedApplicantAndReviewer(t *testing.T) {
 		}
 		if !strings.Contains(page, "博客园") || !strings.Contains(page, "很好") {
 			t.Errorf("review page (%s) lost the application or the vote, which stay for the record", tc.lang)
+		}
+	}
+	// The policy change stays in the audit, by an erased person.
+	for _, tc := range []struct{ lang, erased, unknown string }{{"zh-CN", "已删除的用户", "未知账号 org-1"}, {"en", "erased person", "Unknown account org-1"}} {
+		page := site.page("org-2", tc.lang, "/alliance/audit")
+		if !strings.Contains(page, tc.erased) || strings.Contains(page, tc.unknown) {
+			t.Errorf("the audit (%s) does not show the erased organiser as %q", tc.lang, tc.erased)
 		}
 	}
 	a, err := s.Application(ctx, Who{UserID: rev2, Reviewer: true}, id)
