@@ -174,6 +174,15 @@ type BlogAuthorLinked struct {
 	UserID string `json:"user_id,omitempty"`
 }
 
+// BlogDeleted: the owner took the blog down for good. Its posts leave
+// every public view (pages, feeds, search, the chapters of collections)
+// and its writers' desk; the post and blog streams stay in the log, and
+// the name stays taken, so that no later blog inherits the old posts'
+// streams or links.
+type BlogDeleted struct {
+	Name string `json:"name"`
+}
+
 // CollectionChapter is one chapter of a collection: a post of any blog,
 // optionally in a part of the book (consecutive chapters with the same
 // Part title form that part).
@@ -256,6 +265,7 @@ func registerBlog(r *Registry) {
 	r.Register("blog.BlogCoauthorAdded", BlogCoauthorAdded{}, 1)
 	r.Register("blog.BlogCoauthorRemoved", BlogCoauthorRemoved{}, 1)
 	r.Register("blog.BlogAuthorLinked", BlogAuthorLinked{}, 1)
+	r.Register("blog.BlogDeleted", BlogDeleted{}, 1)
 	r.Register("blog.CollectionCreated", CollectionCreated{}, 1)
 	r.Register("blog.CollectionEdited", CollectionEdited{}, 1)
 	r.Register("blog.CollectionChaptersSet", CollectionChaptersSet{}, 1)

@@ -209,6 +209,17 @@ func (t Translator) Has(key string) bool {
 	return ok
 }
 
+// Person is a person's name as pages show it. Every account has a name,
+// so an empty one is a person whose account was erased: their personal
+// data reads as nothing once their key is gone, and projections drop the
+// names they had copied. Pages say so rather than leave a gap.
+func (t Translator) Person(name string) string {
+	if strings.TrimSpace(name) == "" {
+		return t.T("person.erased")
+	}
+	return name
+}
+
 // Number formats n with thousands separators, as both languages write
 // exact figures: 22,000.
 func (t Translator) Number(n int64) string { return groupDigits(n) }

@@ -216,3 +216,22 @@ func TestTranslate(t *testing.T) {
 		t.Errorf("T of a missing key = %q", got)
 	}
 }
+
+func TestPersonShowsErasedAccounts(t *testing.T) {
+	cat, err := loadCatalog(shellFiles, "i18n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for l, want := range map[Lang]string{Chinese: "已删除的用户", English: "erased person"} {
+		tr := Translator{Lang: l, msgs: cat[l]}
+		if got := tr.Person(""); got != want {
+			t.Errorf("%s: Person(\"\") = %q, want %q", l, got, want)
+		}
+		if got := tr.Person("  "); got != want {
+			t.Errorf("%s: Person of blanks = %q, want %q", l, got, want)
+		}
+		if got := tr.Person("杜勇"); got != "杜勇" {
+			t.Errorf("%s: Person(杜勇) = %q", l, got)
+		}
+	}
+}

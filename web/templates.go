@@ -41,6 +41,7 @@ func funcs(tr Translator) template.FuncMap {
 		"datetime": tr.DateTime,
 		"isotime":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"field":    newField,
+		"person":   tr.Person,
 	}
 }
 

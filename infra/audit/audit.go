@@ -18,10 +18,13 @@ import (
 
 // Entry is one staff action.
 type Entry struct {
-	ID      string
-	At      time.Time
-	Actor   string // user id, or events.ActorSystem
-	Name    string // the actor's display name; "" when unknown or the system
+	ID    string
+	At    time.Time
+	Actor string // user id, or events.ActorSystem
+	Name  string // the actor's display name; "" when unknown or the system
+	// Erased: the actor's account was erased, so they have no name any
+	// more; views say "erased person" rather than that they are unknown.
+	Erased  bool
 	Kind    string // the service's action kind, e.g. "tier_changed"
 	Stream  string
 	Type    string
@@ -134,7 +137,44 @@ func Read(ctx context.Context, store events.Store, src Source, sel Selector, nam
 			}
 		}
 	}
+	erased := map[string]bool{}
+	for i := range out {
+		a := out[i].Actor
+		if a == events.ActorSystem {
+			continue
+		}
+		e, ok := erased[a]
+		if !ok {
+			var err error
+			if e, err = accountErased(ctx, store, a); err != nil {
+				return nil, err
+			}
+			erased[a] = e
+		}
+		if e {
+			out[i].Erased, out[i].Name = true, ""
+		}
+	}
 	return out, nil
+}
+
+// accountErased reports whether the user's stream records the account's
+// erasure; an actor without an account stream (a judge known by name
+// only, an operator) is not erased.
+func accountErased(ctx context.Context, store events.Store, user string) (bool, error) {
+	evs, err := store.ReadStream(ctx, events.UserStream(user), events.ReadOptions{})
+	if errors.Is(err, events.ErrStreamNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	for _, e := range evs {
+		if e.Type == "identity.AccountErased" {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // Names resolves a user id to the display name the person goes by; "" when
@@ -257,7 +297,7 @@ func Actors(entries []Entry) []Entry {
 	for _, e := range entries {
 		if !seen[e.Actor] {
 			seen[e.Actor] = true
-			out = append(out, Entry{Actor: e.Actor, Name: e.Name})
+			out = append(out, Entry{Actor: e.Actor, Name: e.Name, Erased: e.Erased})
 		}
 	}
 	slices.SortFunc(out, func(a, b Entry) int { return strings.Compare(a.Name, b.Name) })

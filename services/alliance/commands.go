@@ -384,8 +384,27 @@ func (s *Service) Application(ctx context.Context, who Who, id string) (*Applica
 	if !a.Exists() || a.Applicant != who.UserID && !who.staff() {
 		return nil, ErrNotFound
 	}
+	s.forgetErased(a)
 	return a, nil
 }
+
+// forgetErased drops what an application read from the log holds of
+// erased accounts: once their key is gone the log reads as nothing there
+// anyway, and this keeps it so however the log reads.
+func (s *Service) forgetErased(a *Application) {
+	if s.view.isErased(a.Applicant) {
+		a.Contact = events.ApplicantContact{}
+	}
+	for i := range a.Votes {
+		if s.view.isErased(a.Votes[i].Reviewer) {
+			a.Votes[i].ReviewerName = ""
+		}
+	}
+}
+
+// ApplicantErased reports whether the application's applicant has been
+// erased: its contact person then reads as nothing.
+func (s *Service) ApplicantErased(a *Application) bool { return s.view.isErased(a.Applicant) }
 
 // Policy is the decision rule in force.
 func (s *Service) Policy(ctx context.Context) (events.DecisionPolicy, error) {

@@ -469,7 +469,11 @@ func (p *Pages) timelineRows(tr web.Translator, entries []TimelineEntry) []timel
 		if e.Reason != "" {
 			comment = e.Reason
 		}
-		rows = append(rows, timelineRow{At: e.At, Text: text, Comment: comment, Reviewer: e.Reviewer, Note: e.Note})
+		reviewer := e.Reviewer
+		if e.reviewerErased {
+			reviewer = tr.Person("")
+		}
+		rows = append(rows, timelineRow{At: e.At, Text: text, Comment: comment, Reviewer: reviewer, Note: e.Note})
 	}
 	return rows
 }
@@ -604,6 +608,7 @@ type reviewData struct {
 	CanVote           bool
 	Organizer         bool
 	Own               bool
+	ApplicantErased   bool
 	Policy            events.DecisionPolicy
 	FoundedYear, Team string
 }
@@ -630,7 +635,8 @@ func (p *Pages) showReview(w http.ResponseWriter, r *http.Request, who Who, id s
 	own := a.Applicant == who.UserID
 	d := reviewData{Form: form, ID: a.ID, Name: name(tr, a.Profile.NameZH, a.Profile.NameEN), Status: tr.T("alliance.status." + a.Status),
 		App: toJSON(a, who), Timeline: p.timelineRows(tr, p.s.view.timeline(a.ID, !own)), Own: own, Policy: policy,
-		CanVote: a.Status == StatusSubmitted && !own && !p.s.view.votedBy(a.ID, who.UserID), Organizer: who.Organizer && !own}
+		CanVote: a.Status == StatusSubmitted && !own && !p.s.view.votedBy(a.ID, who.UserID), Organizer: who.Organizer && !own,
+		ApplicantErased: p.s.ApplicantErased(a)}
 	p.t.Render(w, r, status, "review", web.Page{TitleText: d.Name, Data: d})
 }
 

@@ -98,6 +98,8 @@ func (p *Pages) actorName(tr web.Translator, e audit.Entry) string {
 	switch {
 	case e.Actor == events.ActorSystem:
 		return tr.T("alliance.audit.system")
+	case e.Erased:
+		return tr.Person("")
 	case e.Name == "":
 		return tr.T("alliance.audit.unknown", "id", e.Actor)
 	}

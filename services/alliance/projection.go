@@ -27,12 +27,16 @@ type TimelineEntry struct {
 	Changed   []string  `json:"changed,omitempty"`
 	MemberID  string    `json:"member_id,omitempty"`
 	Note      string    `json:"note,omitempty"` // staff only
+	// reviewerErased: the reviewer's account was erased, so Reviewer is
+	// blank and pages say "erased person" where the name was.
+	reviewerErased bool
 }
 
 type timelineItem struct {
 	TimelineEntry
-	staff  bool // the whole entry is for staff (an internal note)
-	reveal bool // the policy let the applicant see the reviewer's name
+	staff    bool   // the whole entry is for staff (an internal note)
+	reveal   bool   // the policy let the applicant see the reviewer's name
+	reviewer string // the reviewer's user id, to forget their name when they are erased
 }
 
 // redact is the applicant's view of a timeline: no internal notes, and no
@@ -46,7 +50,7 @@ func redact(items []timelineItem, staff bool) []TimelineEntry {
 				continue
 			}
 			if !it.reveal {
-				e.Reviewer = ""
+				e.Reviewer, e.reviewerErased = "", false
 			}
 			e.Note = ""
 		}
@@ -150,16 +154,20 @@ type view struct {
 	byApplicant map[string][]string
 	timelines   map[string][]timelineItem
 	members     map[string]*memberRow
-	follower    events.Follower
+	// erased holds the accounts erased so far in the log.
+	erased   map[string]bool
+	follower events.Follower
 }
 
 func newView(store events.Store, log *slog.Logger) *view {
 	v := &view{apps: map[string]*ApplicationSummary{}, byApplicant: map[string][]string{},
-		timelines: map[string][]timelineItem{}, members: map[string]*memberRow{}}
+		timelines: map[string][]timelineItem{}, members: map[string]*memberRow{}, erased: map[string]bool{}}
 	v.follower = events.Follower{
-		Name:   "alliance",
-		Store:  store,
-		Filter: events.Filter{StreamPrefixes: []string{events.CategoryApplication + "-", events.CategoryMember + "-"}},
+		Name:  "alliance",
+		Store: store,
+		// Every event of the application and member streams is an
+		// alliance one; the erasures come from identity.
+		Filter: events.Filter{TypePrefixes: []string{"alliance.", "identity.AccountErased"}},
 		Apply:  func(e events.Event) { v.apply(e, log) },
 		Logger: log,
 	}
@@ -217,7 +225,10 @@ func (v *view) apply(e events.Event, log *slog.Logger) {
 			a.voters = append(a.voters, p.Reviewer)
 		}
 		item.Kind, item.Round, item.Vote, item.Comment, item.Reviewer = "review", p.Round, p.Vote, p.Comment, p.ReviewerName
-		item.reveal = p.RevealReviewer
+		item.reveal, item.reviewer = p.RevealReviewer, p.Reviewer
+		if v.erased[p.Reviewer] {
+			item.Reviewer, item.reviewerErased = "", true
+		}
 		add(p.ApplicationID, item)
 	case events.ReviewNoteAdded:
 		item.Kind, item.Round, item.Note, item.staff = "note", p.Round, p.Note, true
@@ -274,12 +285,47 @@ func (v *view) apply(e events.Event, log *slog.Logger) {
 			m.tier = p.Tier
 			m.history = append(m.history, HistoryEntry{ID: item.ID, At: at, Kind: "tier_changed", Tier: p.Tier})
 		}
+	case events.AccountErased:
+		v.erase(p.UserID)
 	case events.MembershipReinstated:
 		if m := v.members[p.MemberID]; m != nil {
 			m.status, m.leftOn = MemberActive, ""
 			m.history = append(m.history, HistoryEntry{ID: item.ID, At: at, Kind: "reinstated", Reason: p.Reason})
 		}
 	}
+}
+
+// erase lets go of what the view holds of an erased account. The
+// applications stay, for the record of who applied for the startups, and
+// so do the memberships; what goes is the person: their name as a
+// reviewer (the vote stays, by an erased person), their list of
+// applications, and the right to edit a member's profile, which falls to
+// the organisers.
+func (v *view) erase(user string) {
+	if user == "" {
+		return
+	}
+	v.erased[user] = true
+	for _, items := range v.timelines {
+		for i := range items {
+			if items[i].reviewer == user {
+				items[i].Reviewer, items[i].reviewerErased = "", true
+			}
+		}
+	}
+	delete(v.byApplicant, user)
+	for _, m := range v.members {
+		if m.owner == user {
+			m.owner = ""
+		}
+	}
+}
+
+// isErased reports whether the account has been erased.
+func (v *view) isErased(user string) bool {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.erased[user]
 }
 
 func (v *view) setStatus(id, status, member string) {

@@ -133,6 +133,13 @@ type voteJSON struct {
 	Comment      string `json:"comment,omitempty"`
 }
 
+// appJSON answers an application as the API shows it, without what it
+// read of erased accounts.
+func (s *Service) appJSON(a *Application, who Who) applicationJSON {
+	s.forgetErased(a)
+	return toJSON(a, who)
+}
+
 func toJSON(a *Application, who Who) applicationJSON {
 	p := a.Profile
 	out := applicationJSON{ID: a.ID, Status: a.Status, Round: a.Round, NameZH: p.NameZH, NameEN: p.NameEN, Website: p.Website,
@@ -179,7 +186,7 @@ func (s *Service) handleCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/alliance/applications/"+id)
-	httpserver.WriteJSON(w, http.StatusCreated, toJSON(a, who))
+	httpserver.WriteJSON(w, http.StatusCreated, s.appJSON(a, who))
 }
 
 func (s *Service) handleMine(w http.ResponseWriter, r *http.Request) {
@@ -205,7 +212,7 @@ func (s *Service) handleApplication(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	httpserver.WriteJSON(w, http.StatusOK, toJSON(a, who))
+	httpserver.WriteJSON(w, http.StatusOK, s.appJSON(a, who))
 }
 
 func (s *Service) handleEdit(w http.ResponseWriter, r *http.Request) {
@@ -222,7 +229,7 @@ func (s *Service) handleEdit(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	httpserver.WriteJSON(w, http.StatusOK, toJSON(a, who))
+	httpserver.WriteJSON(w, http.StatusOK, s.appJSON(a, who))
 }
 
 func (s *Service) handleSubmit(w http.ResponseWriter, r *http.Request) {
@@ -232,7 +239,7 @@ func (s *Service) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	httpserver.WriteJSON(w, http.StatusOK, toJSON(a, who))
+	httpserver.WriteJSON(w, http.StatusOK, s.appJSON(a, who))
 }
 
 func (s *Service) handleWithdraw(w http.ResponseWriter, r *http.Request) {
@@ -242,7 +249,7 @@ func (s *Service) handleWithdraw(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	httpserver.WriteJSON(w, http.StatusOK, toJSON(a, who))
+	httpserver.WriteJSON(w, http.StatusOK, s.appJSON(a, who))
 }
 
 func (s *Service) handleTimeline(w http.ResponseWriter, r *http.Request) {
@@ -276,7 +283,7 @@ func (s *Service) handleVote(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	httpserver.WriteJSON(w, http.StatusOK, toJSON(a, who))
+	httpserver.WriteJSON(w, http.StatusOK, s.appJSON(a, who))
 }
 
 type decisionInput struct {
@@ -295,7 +302,7 @@ func (s *Service) handleDecide(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	httpserver.WriteJSON(w, http.StatusOK, toJSON(a, who))
+	httpserver.WriteJSON(w, http.StatusOK, s.appJSON(a, who))
 }
 
 func (s *Service) handlePolicy(w http.ResponseWriter, r *http.Request) {

@@ -16,8 +16,10 @@ import (
 // archive that an organiser gave an owner): who may write on it and how it
 // presents itself. An imported archive without one has no writers.
 type Blog struct {
-	Name        string
-	Exists      bool
+	Name   string
+	Exists bool
+	// Deleted: the owner deleted the blog; its name stays taken.
+	Deleted     bool
 	Title       string
 	TitleEn     string
 	Description string
@@ -43,6 +45,8 @@ func (b *Blog) apply(payload any) {
 		b.Coauthors[e.UserID] = e.Name
 	case events.BlogCoauthorRemoved:
 		delete(b.Coauthors, e.UserID)
+	case events.BlogDeleted:
+		b.Exists, b.Deleted = false, true
 	case events.BlogAuthorLinked:
 		if b.AuthorLinks == nil {
 			b.AuthorLinks = map[string]string{}
@@ -163,6 +167,11 @@ func (s *Service) CreateBlog(ctx context.Context, who auth.Principal, in BlogInp
 	}
 	if b.Exists {
 		return Blog{}, conflict("name", "blog_taken", blogPath(in.Name), "there is a blog called %q already", in.Name)
+	}
+	if b.Deleted {
+		// Its posts' streams and links are the old blog's: a new blog of
+		// the name would inherit them.
+		return Blog{}, conflict("name", "blog_deleted", "", "a blog called %q was deleted; its name is not given again", in.Name)
 	}
 	if _, imported := s.archive.posts(in.Name); imported && !organizer {
 		return Blog{}, conflict("name", "archive_taken", blogPath(in.Name), "an imported archive is called %q; an organiser can give it an owner", in.Name)
@@ -331,7 +340,18 @@ func (s *Service) existingBlog(ctx context.Context, name string) (Blog, error) {
 	if !b.Exists {
 		return Blog{}, ErrBlogNotFound
 	}
+	s.archive.forgetErased(&b)
 	return b, nil
+}
+
+// DeleteBlog takes the owner's blog down for good: its posts leave every
+// page, feed, collection and the search index. Only the owner may.
+func (s *Service) DeleteBlog(ctx context.Context, who auth.Principal, name string) error {
+	b, err := s.ownedBlog(ctx, who, name)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, events.BlogStream(name), b.Version, command{who: who}, public(events.BlogDeleted{Name: name}))
 }
 
 func loadBlog(ctx context.Context, store events.Store, name string) (Blog, error) {

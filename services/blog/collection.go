@@ -84,6 +84,14 @@ func (a *archive) applyCollection(payload any, e events.Event, at time.Time) {
 		a.collections[id] = c
 	}
 	c.apply(e, payload, at)
+	switch payload.(type) {
+	case events.CollectionPublished:
+		c.Editions = a.redactEditions(c.Editions, func(ch events.PublishedChapter) bool { return a.deleted[ch.Blog] })
+	case events.CollectionCreated, events.CollectionChaptersSet:
+		if slices.ContainsFunc(c.Chapters, func(ch events.CollectionChapter) bool { return a.deleted[ch.Blog] }) {
+			c.Chapters = slices.DeleteFunc(slices.Clone(c.Chapters), func(ch events.CollectionChapter) bool { return a.deleted[ch.Blog] })
+		}
+	}
 }
 
 // collection returns a copy of a collection's state.

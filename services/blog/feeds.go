@@ -199,8 +199,10 @@ func (p *Pages) buildFeed(ctx context.Context, format, base, self string, src fe
 			Id: entryID("post", post.Blog+"/"+post.Slug), Title: post.Title, Link: &feeds.Link{Href: base + postPath(post.Blog, post.Slug)},
 			Description: post.Summary, Created: created, Updated: post.Updated,
 		}
-		if len(post.Authors) > 0 {
-			item.Author = &feeds.Author{Name: strings.Join(post.Authors, ", ")}
+		// A feed has no reader's language to name an erased person in:
+		// it names the others.
+		if names := slices.DeleteFunc(slices.Clone(post.Authors), func(n string) bool { return n == "" }); len(names) > 0 {
+			item.Author = &feeds.Author{Name: strings.Join(names, ", ")}
 		}
 		if _, content, found, err := p.s.loadForPage(ctx, post.Blog, post.Slug); err != nil {
 			return builtFeed{}, err

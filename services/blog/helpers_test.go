@@ -162,7 +162,14 @@ type fixture struct {
 
 func newFixture(t testing.TB, tune ...func(*Config)) *fixture {
 	t.Helper()
-	f := &fixture{t: t, store: openStore(t), tokens: newTokens(t)}
+	return newFixtureOn(t, openStore(t), newTokens(t), tune...)
+}
+
+// newFixtureOn is a fixture on a given log and tokens: a second service
+// started on the log of the first.
+func newFixtureOn(t testing.TB, store *sqlitestore.Store, tk *tokens, tune ...func(*Config)) *fixture {
+	t.Helper()
+	f := &fixture{t: t, store: store, tokens: tk}
 	cfg := Config{Verifier: f.tokens.verifier, DataDir: t.TempDir()}
 	for _, fn := range tune {
 		fn(&cfg)

@@ -388,6 +388,13 @@ func Import(ctx context.Context, store events.Store, inputs []Input, opts Import
 	if opts.Actor == "" {
 		opts.Actor = events.ActorSystem
 	}
+	// Posts written into a deleted blog would be written for nobody: no
+	// page shows them.
+	if b, err := loadBlog(ctx, store, opts.Blog); err != nil {
+		return sum, err
+	} else if b.Deleted {
+		return sum, conflict("blog", "blog_deleted", "", "the blog %q was deleted; nothing is imported into it", opts.Blog)
+	}
 	if opts.Workers <= 0 {
 		opts.Workers = 4
 	}

@@ -176,11 +176,7 @@ func byLine(tr web.Translator, authors []string) string {
 	if len(authors) == 0 {
 		return ""
 	}
-	sep := ", "
-	if tr.Lang == web.Chinese {
-		sep = "、"
-	}
-	return tr.T("blog.post.by", "names", strings.Join(authors, sep))
+	return tr.T("blog.post.by", "names", strings.Join(shownNames(tr, authors), nameSeparator(tr)))
 }
 
 type postData struct {
@@ -217,7 +213,7 @@ func (p *Pages) post(w http.ResponseWriter, r *http.Request) {
 	tr := p.tr(r)
 	d := postData{
 		Blog: p.blogTitle(blog), BlogHref: blogPath(blog), Title: info.Title, Date: info.Date,
-		Authors: authorLinks(info.Authors), Sep: nameSeparator(tr), Tags: tagLinks(info.Tags), Summary: info.Summary,
+		Authors: authorLinks(tr, info.Authors), Sep: nameSeparator(tr), Tags: tagLinks(info.Tags), Summary: info.Summary,
 		HTML: p.s.renderer.Render(content), Source: info.Source,
 		Updated: info.Updated, Revised: info.Revision > 1, Revision: info.Revision,
 	}
@@ -278,6 +274,15 @@ func (p *Pages) neighbours(blog, slug string) (prev, next *namedLink) {
 		return link(i + 1), link(i - 1)
 	}
 	return nil, nil
+}
+
+// shownNames are authors as pages name them, an erased person included.
+func shownNames(tr web.Translator, authors []string) []string {
+	out := make([]string, len(authors))
+	for i, n := range authors {
+		out[i] = tr.Person(n)
+	}
+	return out
 }
 
 func nameSeparator(tr web.Translator) string {

@@ -623,7 +623,7 @@ func byNames(tr web.Translator, authors []string) string {
 	if len(authors) == 0 {
 		return ""
 	}
-	return tr.T("book.by", "names", strings.Join(authors, nameSeparator(tr)))
+	return tr.T("book.by", "names", strings.Join(shownNames(tr, authors), nameSeparator(tr)))
 }
 
 // chapterLinks makes the links of a chapter of edition ed (written in the
@@ -706,7 +706,7 @@ func (b *bookPages) chapter(w http.ResponseWriter, r *http.Request) {
 	newest, _ := c.Latest()
 	d := chapterData{frame: newFrame(), BookTitle: bookTitle(tr, ed.Details, c.ID), BookHref: editionPath(c.ID, ed.N),
 		Edition: ed.N, N: k, Of: len(ed.Chapters), Newest: ed.N == newest.N, Part: ch.Part, Title: ch.Title,
-		Authors: authorLinks(ch.Authors), Sep: nameSeparator(tr), Missing: ch.Missing, Post: ch.Blog + "/" + ch.Slug,
+		Authors: authorLinks(tr, ch.Authors), Sep: nameSeparator(tr), Missing: ch.Missing, Post: ch.Blog + "/" + ch.Slug,
 		PostHref: postPath(ch.Blog, ch.Slug), Revision: ch.Revision, Lang: cmpOr(ed.Details.Language, "en")}
 	d.TOCHref = d.BookHref + "#contents"
 	if !ch.Missing {

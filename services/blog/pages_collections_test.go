@@ -28,7 +28,17 @@ type bookSite struct {
 
 func newBookSite(t *testing.T) *bookSite {
 	t.Helper()
-	f := newFixture(t)
+	return bookSiteOf(t, newFixture(t))
+}
+
+// newBookSiteOn starts a second service on the log of another site's.
+func newBookSiteOn(t *testing.T, other *fixture) *bookSite {
+	t.Helper()
+	return bookSiteOf(t, newFixtureOn(t, other.store, other.tokens))
+}
+
+func bookSiteOf(t *testing.T, f *fixture) *bookSite {
+	t.Helper()
 	ui, err := web.New(web.Options{})
 	if err != nil {
 		t.Fatal(err)

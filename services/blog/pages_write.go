@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -187,14 +188,15 @@ func (p *Pages) createBlog(w http.ResponseWriter, r *http.Request) {
 }
 
 type blogDeskData struct {
-	Blog      Blog
-	Owner     bool
-	Href      string
-	NewHref   string
-	Posts     []deskRow
-	Coauthors []Coauthor
-	Form      *web.Form
-	CoForm    *web.Form
+	Blog       Blog
+	Owner      bool
+	Href       string
+	NewHref    string
+	Posts      []deskRow
+	Coauthors  []Coauthor
+	Form       *web.Form
+	CoForm     *web.Form
+	DeleteForm *web.Form
 }
 
 type deskRow struct {
@@ -213,6 +215,10 @@ func (p *Pages) blogDesk(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Pages) renderBlogDesk(w http.ResponseWriter, r *http.Request, who auth.Principal, f, co *web.Form, status int) {
+	p.renderBlogDeskWith(w, r, who, f, co, nil, status)
+}
+
+func (p *Pages) renderBlogDeskWith(w http.ResponseWriter, r *http.Request, who auth.Principal, f, co, del *web.Form, status int) {
 	name := chi.URLParam(r, "blog")
 	b, err := p.s.WritableBlog(r.Context(), who, name)
 	if err != nil {
@@ -229,7 +235,10 @@ func (p *Pages) renderBlogDesk(w http.ResponseWriter, r *http.Request, who auth.
 	if co == nil {
 		co = web.NewFormIn("co")
 	}
-	d := blogDeskData{Blog: b, Owner: b.Owner == who.UserID, Href: blogPath(name), NewHref: writeNewPath(name), Form: f, CoForm: co}
+	if del == nil {
+		del = web.NewFormIn("del")
+	}
+	d := blogDeskData{Blog: b, Owner: b.Owner == who.UserID, Href: blogPath(name), NewHref: writeNewPath(name), Form: f, CoForm: co, DeleteForm: del}
 	seen := map[string]bool{}
 	for _, dp := range p.s.archive.deskPosts(name) {
 		seen[dp.Slug] = true
@@ -282,6 +291,23 @@ func (p *Pages) saveBlogDesk(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		p.ui.SetFlash(w, r, "blog.flash.blog_saved")
+	case "delete_blog":
+		// The owner confirms by typing the blog's name: one click on the
+		// wrong button must not take a blog down for good.
+		if strings.TrimSpace(pf.Get("confirm_name")) != name {
+			del := web.NewFormIn("del")
+			del.Fail("confirm_name", tr.T("blog.desk.delete_confirm_mismatch", "name", name))
+			p.renderBlogDeskWith(w, r, who, nil, nil, del, http.StatusUnprocessableEntity)
+			return
+		}
+		if err := p.s.DeleteBlog(r.Context(), who, name); err != nil {
+			p.fail(w, r, err)
+			return
+		}
+		p.s.settle(r)
+		p.ui.SetFlash(w, r, "blog.flash.blog_deleted")
+		http.Redirect(w, r, deskPath, http.StatusSeeOther)
+		return
 	case "add_coauthor", "remove_coauthor":
 		id := AccountIDFrom(pf.Get("user_id"))
 		_, err := p.s.SetCoauthor(r.Context(), who, name, id, pf.Get("name"), pf.Get("action") == "remove_coauthor")
@@ -557,6 +583,9 @@ func (p *Pages) revisions(w http.ResponseWriter, r *http.Request) {
 		if rv.Public {
 			st = tr.T("blog.state.published")
 		}
+		if rv.erased {
+			rv.Editor = strings.Join(slices.DeleteFunc([]string{rv.Editor, tr.Person("")}, func(n string) bool { return n == "" }), nameSeparator(tr))
+		}
 		d.Rows = append(d.Rows, revisionRow{RevisionInfo: rv, State: st})
 	}
 	if len(revs) > 1 {
@@ -627,10 +656,15 @@ func (p *Pages) diff(w http.ResponseWriter, r *http.Request) {
 
 // writtenNames are the names of the post's authors a page links to
 // author pages, for the post page.
-func authorLinks(names []string) []namedLink {
+// authorLinks links each author to their page; an erased person has
+// none, and is named as such.
+func authorLinks(tr web.Translator, names []string) []namedLink {
 	out := make([]namedLink, len(names))
 	for i, n := range names {
-		out[i] = namedLink{Name: n, Href: authorPath(n)}
+		out[i] = namedLink{Name: tr.Person(n)}
+		if n != "" {
+			out[i].Href = authorPath(n)
+		}
 	}
 	return out
 }

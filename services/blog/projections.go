@@ -65,6 +65,15 @@ type archive struct {
 	// changes counts the events applied: anything derived from the read
 	// model (a feed, the sitemap) is current while it has not moved.
 	changes uint64
+	// names maps an account to the names it went by, per blog; erased
+	// holds the accounts erased, erasedKeys the names of erased people (as
+	// keys, see nameKey), hadErased the posts (blog/slug) that had an
+	// erased author, and deleted the blogs their owners deleted (see erasure.go).
+	names      map[string]map[string]map[string]bool
+	erased     map[string]bool
+	erasedKeys map[string]bool
+	hadErased  map[string]bool
+	deleted    map[string]bool
 	// follower feeds apply from the log and knows how far it has read:
 	// readiness, and the wait that lets an upload's answer agree with the
 	// lists.
@@ -95,12 +104,14 @@ type DeskPost struct {
 
 func newArchive(store events.Store, log *slog.Logger) *archive {
 	a := &archive{blogs: map[string]*blogPosts{}, meta: map[string]*blogMeta{}, desk: map[string]map[string]*DeskPost{},
-		collections: map[string]*Collection{}}
+		collections: map[string]*Collection{}, names: map[string]map[string]map[string]bool{}, erased: map[string]bool{},
+		erasedKeys: map[string]bool{}, hadErased: map[string]bool{}, deleted: map[string]bool{}}
 	a.follower = &events.Follower{
 		Name:  "blog archive",
 		Store: store,
-		Filter: events.Filter{StreamPrefixes: []string{
-			events.CategoryPost + "-", events.CategoryBlog + "-", events.CategoryCollection + "-"}},
+		// Every event of the post, blog and collection streams is a blog
+		// one; the erasures come from identity.
+		Filter: events.Filter{TypePrefixes: []string{"blog.", "identity.AccountErased"}},
 		Apply:  func(e events.Event) { a.apply(e, log) },
 		Logger: log,
 	}
@@ -112,7 +123,8 @@ func newArchive(store events.Store, log *slog.Logger) *archive {
 // take the writers' own (owner) events, and nothing else is read.
 func (a *archive) apply(e events.Event, log *slog.Logger) {
 	vis := e.Metadata.Visibility
-	if vis != events.Public && vis != events.Owner {
+	erasure := e.Type == "identity.AccountErased"
+	if vis != events.Public && vis != events.Owner && !erasure {
 		return
 	}
 	payload, err := events.Types.Decode(e)
@@ -129,6 +141,11 @@ func (a *archive) apply(e events.Event, log *slog.Logger) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.changes++
+	if v, ok := payload.(events.AccountErased); ok {
+		a.erase(v.UserID)
+		return
+	}
+	a.learn(payload)
 	switch events.Category(e.Stream) {
 	case events.CategoryBlog:
 		if vis == events.Public {
@@ -174,7 +191,13 @@ func (a *archive) remove(blog, slug string) {
 func (a *archive) applyBlog(payload any, e events.Event, at time.Time) {
 	var name string
 	switch v := payload.(type) {
+	case events.BlogDeleted:
+		a.deleteBlog(v.Name)
+		return
 	case events.BlogCreated:
+		if a.deleted[v.Name] {
+			return
+		}
 		name = v.Name
 		a.meta[name] = &blogMeta{Blog: Blog{Name: name}, Created: at}
 	case events.BlogUpdated:
@@ -190,6 +213,7 @@ func (a *archive) applyBlog(payload any, e events.Event, at time.Time) {
 	}
 	if m := a.meta[name]; m != nil {
 		m.apply(payload)
+		a.forgetIn(&m.Blog)
 		m.Version = events.Exact(e.Revision)
 	}
 }
@@ -208,6 +232,9 @@ func (a *archive) applyDesk(payload any, at time.Time) {
 	case events.PostWithdrawn:
 		blog, slug = v.Blog, v.Slug
 	default:
+		return
+	}
+	if a.deleted[blog] {
 		return
 	}
 	posts := a.desk[blog]
@@ -241,6 +268,10 @@ func (a *archive) applyDesk(payload any, at time.Time) {
 }
 
 func (a *archive) put(blog, slug string, c events.PostContent, rev int, at time.Time, first bool) {
+	if a.deleted[blog] {
+		return
+	}
+	c.Authors, _ = a.redact(blog, slug, c.Authors)
 	b := a.blogs[blog]
 	if b == nil {
 		b = &blogPosts{bySlug: map[string]*PostInfo{}}

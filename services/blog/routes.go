@@ -160,7 +160,7 @@ func (s *Service) loadForPage(ctx context.Context, blog, slug string) (PostInfo,
 	}
 	c := p.Content
 	info.Title, info.Authors, info.Date, info.Tags, info.Summary, info.Source =
-		c.Title, nonNil(c.Authors), c.Date, nonNil(c.Tags), c.Summary, c.Source
+		c.Title, nonNil(s.archive.shownAuthors(blog, slug, c.Authors)), c.Date, nonNil(c.Tags), c.Summary, c.Source
 	return info, c, true, nil
 }
 
@@ -186,6 +186,11 @@ func (s *Service) handleImport(w http.ResponseWriter, r *http.Request) {
 	sum, err := Import(ctx, s.store, inputs, ImportOptions{
 		Blog: blog, Actor: who.UserID, RequestID: httpserver.RequestID(r.Context()), Clock: s.cfg.Clock,
 	})
+	var clash *ConflictError
+	if errors.As(err, &clash) {
+		s.fail(w, r, err)
+		return
+	}
 	if err != nil {
 		httpserver.WriteError(w, r, s.log, err)
 		return

@@ -35,6 +35,7 @@ func (s *Service) mountWriting(r chi.Router) {
 	r.With(auth.RequireUser, small).Post("/blogs", s.handleCreateBlog)
 	r.Get("/blogs/{blog}", s.handleBlog)
 	r.With(auth.RequireUser, small).Put("/blogs/{blog}", s.handleUpdateBlog)
+	r.With(auth.RequireUser).Delete("/blogs/{blog}", s.handleDeleteBlog)
 	r.With(auth.RequireUser, small).Put("/blogs/{blog}/coauthors/{user}", s.handleCoauthor(false))
 	r.With(auth.RequireUser).Delete("/blogs/{blog}/coauthors/{user}", s.handleCoauthor(true))
 	r.With(auth.RequireUser, small).Put("/blogs/{blog}/authors/{author}", s.handleLinkAuthor)
@@ -217,6 +218,15 @@ func (s *Service) handleUpdateBlog(w http.ResponseWriter, r *http.Request) {
 	}
 	s.settle(r)
 	httpserver.WriteJSON(w, http.StatusOK, s.blogView(b))
+}
+
+func (s *Service) handleDeleteBlog(w http.ResponseWriter, r *http.Request) {
+	if err := s.DeleteBlog(r.Context(), principal(r), chi.URLParam(r, "blog")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.settle(r)
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Service) handleCoauthor(remove bool) http.HandlerFunc {

@@ -240,6 +240,8 @@ func (s *Service) EditPost(ctx context.Context, who auth.Principal, blog, slug s
 				Message: fmt.Sprintf("revision %d was saved since you started from revision %d; look at it before you save", p.Revision, in.BaseRevision),
 				Href:    writeRevisionsPath(blog, slug), Current: map[string]int{"revision": p.Revision}}
 		}
+		// A revision written after an author's erasure does not name them.
+		p.Content.Authors = s.archive.redactForWrite(blog, slug, p.Content.Authors)
 		evs, saved, err := p.Write(c, in.Published, who, s.cfg.Clock().UTC())
 		if err != nil {
 			return Saved{}, err
@@ -292,6 +294,9 @@ type RevisionInfo struct {
 	// published later).
 	Public bool `json:"public"`
 	Bytes  int  `json:"bytes"`
+	// erased: an editor or author of the revision was an erased person,
+	// whom Editor leaves out.
+	erased bool
 }
 
 // postHistory is a post's stream read for its writers: every revision's
@@ -302,10 +307,12 @@ type postHistory struct {
 	contents  map[int]events.PostContent
 }
 
-func loadHistory(ctx context.Context, store events.Store, blog, slug string) (postHistory, error) {
+// loadHistory reads the history; shown names a revision's editor (the
+// account and the name it wrote under) as the history may show them.
+func loadHistory(ctx context.Context, store events.Store, blog, slug string, shown func(editor, name string) string) (postHistory, error) {
 	h := postHistory{post: Post{Blog: blog, Slug: slug, Version: events.NoStream}, contents: map[int]events.PostContent{}}
 	index := map[int]int{}
-	add := func(rev int, c events.PostContent, editor string, at time.Time, pub bool) {
+	add := func(rev int, c events.PostContent, editor string, erased bool, at time.Time, pub bool) {
 		if i, ok := index[rev]; ok {
 			if pub {
 				h.revisions[i].Public = true
@@ -314,7 +321,7 @@ func loadHistory(ctx context.Context, store events.Store, blog, slug string) (po
 			return
 		}
 		index[rev] = len(h.revisions)
-		h.revisions = append(h.revisions, RevisionInfo{Revision: rev, Title: c.Title, Editor: editor, At: at, Public: pub, Bytes: len(c.Body)})
+		h.revisions = append(h.revisions, RevisionInfo{Revision: rev, Title: c.Title, Editor: editor, At: at, Public: pub, Bytes: len(c.Body), erased: erased})
 		h.contents[rev] = c
 	}
 	err := readStream(ctx, store, events.PostStream(blog, slug), func(e events.Event, payload any) {
@@ -322,20 +329,48 @@ func loadHistory(ctx context.Context, store events.Store, blog, slug string) (po
 		if at.IsZero() {
 			at = e.Recorded
 		}
+		byline := func(authors []string) (string, bool) {
+			var names []string
+			var erased bool
+			for _, n := range authors {
+				if m := shown("", n); m != "" {
+					names = append(names, m)
+				} else {
+					erased = erased || n != ""
+				}
+			}
+			return strings.Join(names, ", "), erased
+		}
+		editor := func(id, name string, authors []string) (string, bool) {
+			if n := shown(id, name); n != "" || name != "" {
+				return n, n == ""
+			}
+			return byline(authors)
+		}
 		switch v := payload.(type) {
 		case events.PostImported:
-			add(events.RevisionOf(v.Revision, e.Revision), v.PostContent, strings.Join(v.Authors, ", "), at, true)
+			n, erased := byline(v.Authors)
+			add(events.RevisionOf(v.Revision, e.Revision), v.PostContent, n, erased, at, true)
 		case events.PostRevised:
-			add(events.RevisionOf(v.Revision, e.Revision), v.PostContent, cmpOr(v.EditorName, strings.Join(v.Authors, ", ")), at, true)
+			n, erased := editor(v.Editor, v.EditorName, v.Authors)
+			add(events.RevisionOf(v.Revision, e.Revision), v.PostContent, n, erased, at, true)
 		case events.PostDrafted:
-			add(v.Revision, v.PostContent, v.EditorName, at, false)
+			n, erased := editor(v.Editor, v.EditorName, nil)
+			add(v.Revision, v.PostContent, n, erased, at, false)
 		case events.PostPublished:
-			add(v.Revision, v.PostContent, v.EditorName, at, true)
+			n, erased := editor(v.Editor, v.EditorName, nil)
+			add(v.Revision, v.PostContent, n, erased, at, true)
 		}
 		h.post.apply(e, payload)
 		h.post.Version = events.Exact(e.Revision)
 	})
 	return h, err
+}
+
+// editorShown names a revision's editor of blog as the history shows
+// them: not at all when their account was erased.
+func (s *Service) editorShown(blog string) func(editor, name string) string {
+	return func(editor, name string) string { return s.archive.editorShown(blog, editor, name) }
 }
 
 func cmpOr(a, b string) string {
@@ -372,7 +407,7 @@ func (s *Service) Revisions(ctx context.Context, who auth.Principal, blog, slug 
 	if err := s.mayReadHistory(ctx, who, blog); err != nil {
 		return Post{}, nil, err
 	}
-	h, err := loadHistory(ctx, s.store, blog, slug)
+	h, err := loadHistory(ctx, s.store, blog, slug, s.editorShown(blog))
 	if err != nil {
 		return Post{}, nil, err
 	}
@@ -389,7 +424,7 @@ func (s *Service) RevisionContent(ctx context.Context, who auth.Principal, blog,
 	if err := s.mayReadHistory(ctx, who, blog); err != nil {
 		return events.PostContent{}, err
 	}
-	h, err := loadHistory(ctx, s.store, blog, slug)
+	h, err := loadHistory(ctx, s.store, blog, slug, s.editorShown(blog))
 	if err != nil {
 		return events.PostContent{}, err
 	}
@@ -412,7 +447,7 @@ func (s *Service) Diff(ctx context.Context, who auth.Principal, blog, slug strin
 	if err := s.mayReadHistory(ctx, who, blog); err != nil {
 		return PostDiff{}, err
 	}
-	h, err := loadHistory(ctx, s.store, blog, slug)
+	h, err := loadHistory(ctx, s.store, blog, slug, s.editorShown(blog))
 	if err != nil {
 		return PostDiff{}, err
 	}
@@ -450,7 +485,8 @@ func unifiedDiff(from, to int, a, b events.PostContent) string {
 // publishedContent is a revision readers saw (the only kind a book may
 // pin), with false when the post never had that revision in public.
 func publishedContent(ctx context.Context, store events.Store, blog, slug string, rev int) (events.PostContent, bool, error) {
-	h, err := loadHistory(ctx, store, blog, slug)
+	// Only the content is read: the editors' names are not shown here.
+	h, err := loadHistory(ctx, store, blog, slug, func(_, name string) string { return name })
 	if err != nil {
 		return events.PostContent{}, false, err
 	}

@@ -416,6 +416,7 @@ func (s *Service) editionAt(ctx context.Context, edition string, at time.Time) (
 		return nil, ErrEditionNotFound
 	}
 	ed := newEdition()
+	ed.erased = s.eraser.isErased // a past list names nobody erased since
 	opts := events.ReadOptions{Count: 4096}
 	for {
 		evs, err := s.store.ReadStream(ctx, events.EditionStream(edition), opts)

@@ -465,6 +465,13 @@ func (ed *Edition) cancel(regID, member string, now time.Time, emit emit) (*Regi
 	if !ed.CancellationDeadline.IsZero() && now.After(ed.CancellationDeadline) {
 		return nil, ErrCancellationClosed
 	}
+	ed.release(r, now, emit)
+	return r, nil
+}
+
+// release cancels an active registration and offers every seat it frees
+// to the next in line; the callers have checked that it may go.
+func (ed *Edition) release(r *Registration, now time.Time, emit emit) {
 	wasHolding := r.Status == events.StatusConfirmed || r.Status == events.StatusOffered
 	var freed []string
 	for _, sid := range r.Sessions {
@@ -479,7 +486,6 @@ func (ed *Edition) cancel(regID, member string, now time.Time, emit emit) (*Regi
 	if wasHolding {
 		ed.promote("", now, emit)
 	}
-	return r, nil
 }
 
 // accept takes every open offer of the registration. An accepted edition

@@ -54,6 +54,8 @@ type Edition struct {
 	Waitlist []string // registration ids, first come first
 
 	gate gateState
+	// erased tells whether an account has been erased (nil: none are).
+	erased func(member string) bool
 	// applied counts the events folded in: the edition's version, which a
 	// previewed change is confirmed against.
 	applied int
@@ -273,6 +275,9 @@ func (ed *Edition) Apply(payload any, at time.Time) {
 	case events.RegistrationPlaced:
 		r := &Registration{ID: e.RegistrationID, Member: e.MemberID, TicketType: e.TicketType, Name: e.Personal.Name,
 			Status: e.Status, Seats: make(map[string]string, len(e.Sessions)), Placed: e}
+		if ed.erased != nil && ed.erased(r.Member) {
+			r.Name, r.Placed.Personal = "", events.RegistrantPersonal{}
+		}
 		r.seq = len(ed.Regs)
 		ed.Regs[r.ID] = r
 		ed.ByMember[r.Member] = r.ID

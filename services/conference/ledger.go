@@ -15,14 +15,21 @@ type request = events.Command[*Edition]
 
 // reminder is Config.OfferReminder: the fraction of an offer's window
 // after which the registrant is reminded (0: the default, negative: never).
-func newLedger(id string, store events.Store, _ *slog.Logger, now func() time.Time, reminder float64) *ledger {
+// erased tells whether an account has been erased, so that a ledger
+// loaded after the erasure never takes the person's name in (nil: none
+// are).
+func newLedger(id string, store events.Store, _ *slog.Logger, now func() time.Time, reminder float64, erased func(string) bool) *ledger {
 	reminder = reminderFraction(reminder)
 	return events.NewLedger(events.LedgerConfig[*Edition]{
-		Name:       "edition " + id,
-		Stream:     events.EditionStream(id),
-		Store:      store,
-		Now:        now,
-		New:        newEdition,
+		Name:   "edition " + id,
+		Stream: events.EditionStream(id),
+		Store:  store,
+		Now:    now,
+		New: func() *Edition {
+			ed := newEdition()
+			ed.erased = erased
+			return ed
+		},
 		Apply:      func(ed *Edition, p any, at time.Time) { ed.Apply(p, at) },
 		Visibility: visibility,
 		// Offers are reminded of and lapse with nobody asking: the

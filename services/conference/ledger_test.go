@@ -25,7 +25,7 @@ func openStore(t testing.TB) events.Store {
 func startLedger(t testing.TB, store events.Store, id string) *ledger {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	l := newLedger(id, store, nil, time.Now, 0)
+	l := newLedger(id, store, nil, time.Now, 0, nil)
 	go l.Run(ctx)
 	return l
 }

@@ -113,6 +113,8 @@ func auditWho(tr web.Translator, e audit.Entry) string {
 	switch {
 	case e.Actor == events.ActorSystem:
 		return tr.T("conference.audit.system")
+	case e.Erased:
+		return tr.Person("")
 	case e.Name == "":
 		return tr.T("conference.audit.unknown", "id", e.Actor)
 	}

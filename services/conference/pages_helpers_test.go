@@ -15,6 +15,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/yunqi-town/yunqi/events"
 	"github.com/yunqi-town/yunqi/infra/auth"
 	"github.com/yunqi-town/yunqi/infra/httpserver"
 	"github.com/yunqi-town/yunqi/web"
@@ -37,6 +38,13 @@ const testCookie = "yunqi_access"
 
 func newPageSite(t *testing.T) *pageSite {
 	t.Helper()
+	return newPageSiteOn(t, openStore(t), t.TempDir())
+}
+
+// newPageSiteOn is a site on a given log and data directory, for tests
+// that start a second process on the same data.
+func newPageSiteOn(t *testing.T, store events.Store, dataDir string) *pageSite {
+	t.Helper()
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +56,7 @@ func newPageSite(t *testing.T) *pageSite {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := New(Config{DataDir: t.TempDir(), Verifier: v}, openStore(t), nil)
+	svc, err := New(Config{DataDir: dataDir, Verifier: v}, store, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,8 @@ func newPageIndex(store events.Store, log *slog.Logger) *pageIndex {
 		Store: store,
 		// Only the event types the index needs: a rush of check-ins or
 		// offers costs it nothing.
-		Filter: events.Filter{TypePrefixes: []string{"conference.EditionScheduled", "conference.RegistrationPlaced", "conference.CalendarFeed"}},
+		Filter: events.Filter{TypePrefixes: []string{"conference.EditionScheduled", "conference.RegistrationPlaced", "conference.CalendarFeed",
+			"identity.AccountErased"}},
 		Apply:  func(e events.Event) { x.apply(e, log) },
 		Logger: log,
 	}
@@ -65,6 +66,12 @@ func (x *pageIndex) apply(e events.Event, log *slog.Logger) {
 		x.setFeed(p.MemberID, p.Personal.Token)
 	case events.CalendarFeedRevoked:
 		x.setFeed(p.MemberID, "")
+	case events.AccountErased:
+		// The subscription URL is the person's secret and their
+		// registrations are theirs alone to list: both go with them.
+		x.setFeed(p.UserID, "")
+		delete(x.feedOf, p.UserID)
+		delete(x.byMember, p.UserID)
 	}
 }
 

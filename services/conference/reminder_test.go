@@ -124,7 +124,7 @@ func TestOfferReminderOnTheLedgerClock(t *testing.T) {
 	store := openStore(t)
 	clock := &fakeClock{t: t0}
 	ctx, stop := context.WithCancel(context.Background())
-	l := newLedger("rem", store, nil, clock.Now, 0)
+	l := newLedger("rem", store, nil, clock.Now, 0, nil)
 	done := make(chan struct{})
 	go func() { defer close(done); l.Run(ctx) }()
 	_, err := exec(t, l, func(ed *Edition, now time.Time, emit emit) (any, error) {
@@ -204,7 +204,7 @@ func TestAcceptedOfferGetsNoReminder(t *testing.T) {
 	clock := &fakeClock{t: t0}
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
-	l := newLedger("acc", store, nil, clock.Now, 0)
+	l := newLedger("acc", store, nil, clock.Now, 0, nil)
 	go l.Run(ctx)
 	_, err := exec(t, l, func(ed *Edition, now time.Time, emit emit) (any, error) {
 		if err := ed.createEdition(CreateEdition{ID: "acc", NameEN: "Accept", Capacity: 1, OfferWindow: time.Hour, WaitlistLimit: 5}, emit); err != nil {

@@ -45,6 +45,9 @@ type Service struct {
 	cancel  context.CancelFunc
 	ledgers *events.Ledgers[*Edition]
 
+	// eraser releases the registrations of erased accounts.
+	eraser *eraser
+
 	// feedWait, set by Pages, waits until the read model that serves
 	// subscription URLs has read the log up to a position.
 	feedWait func(ctx context.Context, p events.Position) bool
@@ -77,22 +80,31 @@ func New(cfg Config, store events.Store, logger *slog.Logger) (*Service, error) 
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Service{cfg: cfg, store: store, log: logger, tickets: key, cancel: cancel}
-	s.ledgers = events.NewLedgers(ctx, func(id string) *ledger { return newLedger(id, store, logger, s.now, cfg.OfferReminder) })
+	s.eraser = newEraser(s, logger)
+	s.ledgers = events.NewLedgers(ctx, func(id string) *ledger {
+		return newLedger(id, store, logger, s.now, cfg.OfferReminder, s.eraser.isErased)
+	})
 	return s, nil
 }
 
-// Run keeps the ledgers running until ctx ends.
+// Run keeps the ledgers running, and releases the registrations of
+// erased accounts, until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
-	<-ctx.Done()
-	s.cancel()
-	return nil
+	defer s.cancel()
+	return s.eraser.run(ctx)
 }
 
 // Close stops the ledgers (for callers that never ran Run).
 func (s *Service) Close() { s.cancel() }
 
-// Ready: ledgers load on first use, so there is nothing to catch up with.
-func (s *Service) Ready(context.Context) error { return nil }
+// Ready: ledgers load on first use, so only the erasures have a log to
+// catch up with.
+func (s *Service) Ready(context.Context) error {
+	if !s.eraser.follower.Ready() {
+		return errors.New("conference: catching up with erased accounts")
+	}
+	return nil
+}
 
 func (s *Service) now() time.Time { return s.cfg.Clock() }
 

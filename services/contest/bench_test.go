@@ -194,7 +194,7 @@ func BenchmarkRebuildReadModels(b *testing.B) {
 	store := storeWith(b, evs)
 	b.ReportMetric(float64(len(evs)), "events")
 	for b.Loop() {
-		l := newLedger("bench", store, nil, time.Now)
+		l := newLedger("bench", store, nil, time.Now, nil)
 		if err := l.CatchUp(context.Background()); err != nil {
 			b.Fatal(err)
 		}

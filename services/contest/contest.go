@@ -46,6 +46,12 @@ type Contest struct {
 
 	Results *events.ResultsPublished
 	Gallery []events.EntryPublished
+
+	// erased tells whether an account has been erased (nil: none are), so
+	// that a contest folded after an erasure never takes the person's
+	// name in: the gallery's names are public data of the log that no key
+	// seals.
+	erased func(id string) bool
 }
 
 type scoreKey struct{ judge, team, round string }
@@ -104,6 +110,8 @@ type Step struct {
 	Member     string            `json:"member,omitempty"`
 	Award      string            `json:"award,omitempty"`
 	Rank       int               `json:"rank,omitempty"`
+	// memberID is whom Member names, so that an erasure can blank it.
+	memberID string
 }
 
 // Timeline step kinds.
@@ -268,6 +276,9 @@ func (c *Contest) Apply(p any, at time.Time) {
 		r := c.Rubrics[e.Version]
 		c.Rubric = &r
 	case events.TeamCreated:
+		if c.isErased(e.OwnerID) {
+			e.Personal = events.TeamMemberPersonal{}
+		}
 		t := &Team{ID: e.TeamID, Name: e.Name, Owner: e.OwnerID, InviteHash: e.InviteCodeHash, InviteExpiresAt: e.InviteExpiresAt, Created: at}
 		t.Members = append(t.Members, Member{ID: e.OwnerID, DisplayName: e.Personal.DisplayName, Organization: e.Personal.Organization, PublicName: e.Personal.PublicName})
 		c.Teams[t.ID] = t
@@ -279,10 +290,13 @@ func (c *Contest) Apply(p any, at time.Time) {
 			t.InviteHash, t.InviteExpiresAt = e.InviteCodeHash, e.InviteExpiresAt
 		}
 	case events.TeamMemberJoined:
+		if c.isErased(e.MemberID) {
+			e.Personal = events.TeamMemberPersonal{}
+		}
 		if t := c.Teams[e.TeamID]; t != nil {
 			t.Members = append(t.Members, Member{ID: e.MemberID, DisplayName: e.Personal.DisplayName, Organization: e.Personal.Organization, PublicName: e.Personal.PublicName})
 			c.MemberTeam[e.MemberID] = t.ID
-			t.step(Step{At: at, Kind: StepMemberJoined, Visibility: events.Owner, Member: e.Personal.DisplayName})
+			t.step(Step{At: at, Kind: StepMemberJoined, Visibility: events.Owner, Member: e.Personal.DisplayName, memberID: e.MemberID})
 		}
 	case events.TeamMemberLeft:
 		if t := c.Teams[e.TeamID]; t != nil {
@@ -298,7 +312,7 @@ func (c *Contest) Apply(p any, at time.Time) {
 			if t.Owner == e.MemberID && len(t.Members) > 0 {
 				t.Owner = t.Members[0].ID
 			}
-			t.step(Step{At: at, Kind: StepMemberLeft, Visibility: events.Owner, Member: name})
+			t.step(Step{At: at, Kind: StepMemberLeft, Visibility: events.Owner, Member: name, memberID: e.MemberID})
 		}
 	case events.SubmissionSaved:
 		if t := c.Teams[e.TeamID]; t != nil {
@@ -327,6 +341,9 @@ func (c *Contest) Apply(p any, at time.Time) {
 			t.step(Step{At: at, Kind: kind, Visibility: events.Owner, Revision: e.Revision, Receipt: e.Receipt, Track: e.Track})
 		}
 	case events.JudgeAssigned:
+		if c.isErased(e.JudgeID) {
+			e.Personal = events.JudgePersonal{}
+		}
 		j := c.Judges[e.JudgeID]
 		if j == nil {
 			j = &Judge{ID: e.JudgeID}
@@ -384,7 +401,53 @@ func (c *Contest) Apply(p any, at time.Time) {
 			}
 		}
 	case events.EntryPublished:
+		e.Members = slices.Clone(e.Members)
+		for i := range e.Members {
+			if c.isErased(e.Members[i].MemberID) {
+				e.Members[i].DisplayName = ""
+			}
+		}
 		c.Gallery = append(c.Gallery, e)
+	}
+}
+
+func (c *Contest) isErased(id string) bool { return c.erased != nil && c.erased(id) }
+
+// forget blanks an erased account's name and organisation wherever the
+// contest copied them. The teams keep the member and the gallery keeps
+// the entry, with "erased person" where the name was: an entry belongs to
+// its team. No event says so, because the log already reads as nothing
+// where the personal data was once the key is gone, except for the
+// gallery's published names, which isErased keeps out of every fold.
+func (c *Contest) forget(id string) {
+	for _, t := range c.Teams {
+		for i := range t.Members {
+			if t.Members[i].ID == id {
+				t.Members[i].DisplayName, t.Members[i].Organization = "", ""
+			}
+		}
+		for i := range t.History {
+			if t.History[i].memberID == id {
+				t.History[i].Member = ""
+			}
+		}
+	}
+	if j := c.Judges[id]; j != nil {
+		j.DisplayName, j.Organization = "", ""
+	}
+	for g := range c.Gallery {
+		ms := c.Gallery[g].Members
+		if !slices.ContainsFunc(ms, func(m events.GalleryMember) bool { return m.MemberID == id }) {
+			continue
+		}
+		// A new slice: readers may hold the old one (see publicView).
+		ms = slices.Clone(ms)
+		for i := range ms {
+			if ms[i].MemberID == id {
+				ms[i].DisplayName = ""
+			}
+		}
+		c.Gallery[g].Members = ms
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/yunqi-town/yunqi/events"
 	"github.com/yunqi-town/yunqi/infra/auth"
 )
 
@@ -46,6 +47,12 @@ type testAPI struct {
 
 func newTestAPI(t *testing.T) *testAPI {
 	t.Helper()
+	return newTestAPIOn(t, openStore(t))
+}
+
+// newTestAPIOn is the service on a given log, for a second process on it.
+func newTestAPIOn(t *testing.T, store events.Store) *testAPI {
+	t.Helper()
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +65,7 @@ func newTestAPI(t *testing.T) *testAPI {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := New(Config{DataDir: t.TempDir(), Verifier: v, Clock: clock.Now, MaxAttachmentBytes: 64 << 10}, openStore(t), nil)
+	svc, err := New(Config{DataDir: t.TempDir(), Verifier: v, Clock: clock.Now, MaxAttachmentBytes: 64 << 10}, store, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,13 +14,18 @@ type ledger = events.Ledger[*Contest]
 
 type request = events.Command[*Contest]
 
-func newLedger(id string, store events.Store, _ *slog.Logger, now func() time.Time) *ledger {
+// erased tells whether an account has been erased (see Contest.erased).
+func newLedger(id string, store events.Store, _ *slog.Logger, now func() time.Time, erased func(string) bool) *ledger {
 	return events.NewLedger(events.LedgerConfig[*Contest]{
-		Name:       "contest " + id,
-		Stream:     events.ContestStream(id),
-		Store:      store,
-		Now:        now,
-		New:        newContest,
+		Name:   "contest " + id,
+		Stream: events.ContestStream(id),
+		Store:  store,
+		Now:    now,
+		New: func() *Contest {
+			c := newContest()
+			c.erased = erased
+			return c
+		},
 		Apply:      func(c *Contest, p any, at time.Time) { c.Apply(p, at) },
 		Visibility: visibility,
 		Subject:    subject,

@@ -391,7 +391,7 @@ func stepText(tr web.Translator, c *Contest, s Step) string {
 	case StepSubmitted, StepRevised, StepDraftSaved:
 		return tr.T("contest.step."+s.Kind, "revision", strconv.Itoa(s.Revision), "receipt", s.Receipt)
 	case StepMemberJoined, StepMemberLeft:
-		return tr.T("contest.step."+s.Kind, "name", s.Member)
+		return tr.T("contest.step."+s.Kind, "name", tr.Person(s.Member))
 	case StepQueued:
 		name := s.Track
 		if t, ok := c.track(s.Track); ok {
@@ -443,7 +443,7 @@ func (p *Pages) renderTeam(w http.ResponseWriter, r *http.Request, status int, f
 		}
 		names := make([]string, len(t.Members))
 		for i, m := range t.Members {
-			names[i] = m.DisplayName
+			names[i] = tr.Person(m.DisplayName)
 		}
 		d.Members = listOf(tr, names)
 		f := form
@@ -724,7 +724,7 @@ func (p *Pages) gallery(w http.ResponseWriter, r *http.Request) {
 	for _, e := range entries {
 		var names []string
 		for _, m := range e.Members {
-			names = append(names, m.DisplayName)
+			names = append(names, tr.Person(m.DisplayName))
 		}
 		rows = append(rows, galleryRow{Title: e.Title, Summary: e.Summary, Team: e.TeamName, Track: nameIn(tr, e.TrackNameZH, e.TrackNameEN),
 			Award: nameIn(tr, e.AwardNameZH, e.AwardNameEN), Members: listOf(tr, names), Rank: e.Rank, RepoURL: e.RepoURL, DemoURL: e.DemoURL})

@@ -63,7 +63,7 @@ func (p *Pages) auditEntries(ctx context.Context, id string) (contestAudit, erro
 	// A judge invited without a Yunqi account (the demo's, or one added
 	// by an organiser) is known by the name the assignment gave them.
 	for i, e := range a.entries {
-		if e.Name == "" {
+		if e.Name == "" && !e.Erased {
 			a.entries[i].Name = a.judges[e.Actor]
 		}
 	}
@@ -123,6 +123,8 @@ func auditWho(tr web.Translator, e audit.Entry) string {
 	switch {
 	case e.Actor == events.ActorSystem:
 		return tr.T("contest.audit.system")
+	case e.Erased:
+		return tr.Person("")
 	case e.Name == "":
 		return tr.T("contest.audit.unknown", "id", e.Actor)
 	}

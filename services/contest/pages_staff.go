@@ -352,7 +352,7 @@ func judgeNames(tr web.Translator, c *Contest, ids []string) string {
 	var names []string
 	for _, id := range ids {
 		if j := c.Judges[id]; j != nil {
-			names = append(names, j.DisplayName)
+			names = append(names, tr.Person(j.DisplayName))
 		}
 	}
 	if len(names) == 0 {
@@ -383,12 +383,12 @@ func (p *Pages) renderStaff(w http.ResponseWriter, r *http.Request, status int, 
 		round := c.ProgressRound()
 		d.Round = tr.T("contest.round." + round)
 		for _, pr := range c.Progress(round) {
-			d.Progress = append(d.Progress, progressRow{Name: pr.Name, Organization: pr.Organization, Assigned: pr.Assigned, Scored: pr.Scored,
+			d.Progress = append(d.Progress, progressRow{Name: tr.Person(pr.Name), Organization: pr.Organization, Assigned: pr.Assigned, Scored: pr.Scored,
 				Conflicts: pr.Conflicts, Excluded: pr.Excluded, Done: pr.Assigned > 0 && pr.Scored == pr.Assigned})
 		}
 		sel := d.AssignForm.Value("judge")
 		for _, id := range c.JudgeOrder {
-			d.Judges = append(d.Judges, option{Value: id, Label: c.Judges[id].DisplayName, Selected: id == sel})
+			d.Judges = append(d.Judges, option{Value: id, Label: tr.Person(c.Judges[id].DisplayName), Selected: id == sel})
 		}
 		chosen := map[string]bool{}
 		for _, t := range strings.Split(d.JudgeForm.Value("tracks"), ",") {
@@ -433,7 +433,7 @@ func consequences(tr web.Translator, c *Contest, m PhaseMove) []string {
 		out = append(out, tr.T("contest.staff.move.to_review", "submitted", n(m.Submitted), "drafts", n(m.Drafts), "empty", n(m.Empty)))
 		var queues []string
 		for _, id := range c.JudgeOrder {
-			queues = append(queues, tr.T("contest.staff.move.queue", "judge", c.Judges[id].DisplayName, "n", n(m.Queues[id])))
+			queues = append(queues, tr.T("contest.staff.move.queue", "judge", tr.Person(c.Judges[id].DisplayName), "n", n(m.Queues[id])))
 		}
 		if len(queues) == 0 {
 			out = append(out, tr.T("contest.staff.move.no_judges"))
@@ -558,7 +558,7 @@ func (p *Pages) assign(w http.ResponseWriter, r *http.Request) {
 		var invalid *ValidationError
 		switch {
 		case errors.As(err, &conflict):
-			f.Fail("judge", tr.T("contest.staff.error.conflict_"+conflict.Kind, "judge", c.Judges[conflict.Judge].DisplayName, "team", c.Teams[conflict.Team].Name))
+			f.Fail("judge", tr.T("contest.staff.error.conflict_"+conflict.Kind, "judge", tr.Person(c.Judges[conflict.Judge].DisplayName), "team", c.Teams[conflict.Team].Name))
 			return nil, nil
 		case errors.As(err, &invalid):
 			for _, fe := range invalid.Fields {

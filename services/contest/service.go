@@ -79,7 +79,7 @@ func New(cfg Config, store events.Store, logger *slog.Logger) (*Service, error) 
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Service{cfg: cfg, store: store, log: logger, files: files, cancel: cancel, public: newPublicView(store, logger)}
-	s.ledgers = events.NewLedgers(ctx, func(id string) *ledger { return newLedger(id, store, logger, s.now) })
+	s.ledgers = events.NewLedgers(ctx, func(id string) *ledger { return newLedger(id, store, logger, s.now, s.public.isErased) })
 	return s, nil
 }
 
@@ -87,7 +87,33 @@ func New(cfg Config, store events.Store, logger *slog.Logger) (*Service, error) 
 // until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
 	defer s.cancel()
+	go s.forgetErased(ctx)
 	return s.public.follower.Run(ctx)
+}
+
+// forgetErased tells every running ledger of each account the public view
+// has seen erased to forget the person. A ledger that starts later folds
+// its stream with the erased accounts left out (see Contest.isErased), so
+// only the running ones need telling; a ledger that fails to answer has
+// stopped, and one started in its place folds without the person too.
+func (s *Service) forgetErased(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.public.wake:
+		}
+		for _, id := range s.public.takeErased() {
+			for _, contest := range s.ledgers.IDs() {
+				if _, err := s.exec(ctx, contest, false, events.Metadata{}, "", func(c *Contest, _ time.Time, _ emit) (any, error) {
+					c.forget(id)
+					return nil, nil
+				}); err != nil && ctx.Err() == nil {
+					s.log.Warn("contest: a ledger did not forget an erased account", "contest", contest, "err", err)
+				}
+			}
+		}
+	}
 }
 
 // Close stops the ledgers (for callers that never ran Run).
@@ -140,19 +166,35 @@ type publicView struct {
 	follower *events.Follower
 	mu       sync.RWMutex
 	contests map[string]*Contest
+	// erased holds the accounts erased so far in the log; fresh those
+	// the running ledgers have not been told of yet, and wake says there
+	// are some.
+	erased map[string]bool
+	fresh  []string
+	wake   chan struct{}
 }
 
 func newPublicView(store events.Store, log *slog.Logger) *publicView {
-	v := &publicView{contests: map[string]*Contest{}}
+	v := &publicView{contests: map[string]*Contest{}, erased: map[string]bool{}, wake: make(chan struct{}, 1)}
 	v.follower = &events.Follower{Name: "contest-public", Store: store, Logger: log,
-		Filter: events.Filter{StreamPrefixes: []string{events.CategoryContest + "-"}},
+		// Every event of a contest stream is a contest one; the erasures
+		// come from identity.
+		Filter: events.Filter{TypePrefixes: []string{"contest.", "identity.AccountErased"}},
 		Apply: func(e events.Event) {
+			if e.Type == "identity.AccountErased" {
+				v.erase(e, log)
+				return
+			}
+			if events.Category(e.Stream) != events.CategoryContest {
+				return
+			}
 			v.mu.Lock()
 			defer v.mu.Unlock()
 			id := events.StreamID(e.Stream)
 			c := v.contests[id]
 			if c == nil {
 				c = newContest()
+				c.erased = func(id string) bool { return v.erased[id] } // called under v.mu
 				v.contests[id] = c
 			}
 			if err := applyEvent(c, e); err != nil {
@@ -160,6 +202,47 @@ func newPublicView(store events.Store, log *slog.Logger) *publicView {
 			}
 		}}
 	return v
+}
+
+// erase folds an account's erasure into every contest of the view and
+// queues it for the running ledgers.
+func (v *publicView) erase(e events.Event, log *slog.Logger) {
+	p, err := events.Types.Decode(e)
+	if err != nil {
+		log.Error("contest: cannot read an erasure", "event", e.ID, "err", err)
+		return
+	}
+	er, ok := p.(events.AccountErased)
+	if !ok || er.UserID == "" {
+		return
+	}
+	v.mu.Lock()
+	v.erased[er.UserID] = true
+	for _, c := range v.contests {
+		c.forget(er.UserID)
+	}
+	v.fresh = append(v.fresh, er.UserID)
+	v.mu.Unlock()
+	select {
+	case v.wake <- struct{}{}:
+	default:
+	}
+}
+
+// isErased reports whether the account has been erased.
+func (v *publicView) isErased(id string) bool {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.erased[id]
+}
+
+// takeErased returns the erasures the ledgers have not been told of.
+func (v *publicView) takeErased() []string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	out := v.fresh
+	v.fresh = nil
+	return out
 }
 
 // ContestSummary is a contest as lists show it.

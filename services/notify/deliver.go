@@ -139,6 +139,11 @@ func (o *outbox) deliver(ctx context.Context, batch []*outMail) {
 	}
 	var sending []claimed
 	for _, om := range batch {
+		if s.model.isErased(om.Note.User) {
+			// Taken for this batch before the erasure was read: the
+			// model has dropped it, and it is neither claimed nor sent.
+			continue
+		}
 		expected := events.NoStream
 		if om.rev >= 0 {
 			expected = events.Exact(uint64(om.rev))
@@ -169,6 +174,10 @@ func (o *outbox) deliver(ctx context.Context, batch []*outMail) {
 		om.attempt = attempt
 		sending = append(sending, claimed{om, res.NextExpected, msg})
 	}
+	// The last look before the server gets them: an erasure read while
+	// they were claimed and written stops them still. A claim left so
+	// runs out with its lease, and every notifier has dropped the mail.
+	sending = slices.DeleteFunc(sending, func(c claimed) bool { return s.model.isErased(c.om.Note.User) })
 	if len(sending) == 0 {
 		return
 	}

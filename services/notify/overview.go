@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"maps"
 	"slices"
 	"time"
 )
@@ -82,7 +83,9 @@ type Overview struct {
 func newestFirst(es []entry) []timelineItem {
 	out := make([]timelineItem, len(es))
 	for i, e := range es {
-		out[len(es)-1-i] = timelineItem{At: e.At, What: e.What, Args: e.Args}
+		// A copy: an erasure blanks a name in the model's map, and the
+		// answer is read after the lock is let go.
+		out[len(es)-1-i] = timelineItem{At: e.At, What: e.What, Args: maps.Clone(e.Args)}
 	}
 	return out
 }
@@ -254,6 +257,7 @@ type failedView struct {
 	Reason   string    `json:"reason"`
 	Attempts int       `json:"attempts"`
 	At       time.Time `json:"at"`
+	erased   bool      // the person's account was erased
 }
 
 // mailReport is the organisers' view of mail: counts and the failures,
@@ -270,6 +274,7 @@ func (s *Service) mailReport(limit int) (failed []failedView, sent, pending int)
 		if p := m.people[f.User]; p != nil {
 			v.Name = p.Name
 		}
+		v.erased = m.erased[f.User]
 		failed = append(failed, v)
 	}
 	return failed, m.sent, len(m.mail)

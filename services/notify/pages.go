@@ -168,8 +168,11 @@ func (p *Pages) timeline(tr web.Translator, items []timelineItem) []timelineRow 
 	for _, it := range items {
 		args := []any{}
 		for k, v := range it.Args {
-			if k == "deadline" {
+			switch k {
+			case "deadline":
 				v = formatWhen(tr.Lang == web.Chinese, v)
+			case "name":
+				v = tr.Person(v)
 			}
 			args = append(args, k, v)
 		}
@@ -353,7 +356,10 @@ func (p *Pages) staffMail(w http.ResponseWriter, r *http.Request) {
 	var out []row
 	for _, f := range failed {
 		name := f.Name
-		if name == "" {
+		switch {
+		case f.erased:
+			name = tr.Person("")
+		case name == "":
 			name = f.User
 		}
 		out = append(out, row{Kind: tr.T("notify.kind." + f.Kind), Who: name, Href: "/identity/people/" + url.PathEscape(f.User),

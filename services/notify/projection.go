@@ -142,6 +142,14 @@ type model struct {
 	mail   map[string]*outMail // due and not done
 	failed []failedMail
 	sent   int
+
+	// erased holds the accounts erased so far in the log: nothing is kept
+	// for them any more, and nothing new is noted or mailed to them.
+	erased map[string]bool
+	// mentions holds, per person, the argument maps of notifications and
+	// timeline entries that carry their name under "name" (a teammate's
+	// "… joined the team"), so that an erasure can blank it there.
+	mentions map[string][]map[string]string
 }
 
 type failedMail struct {
@@ -156,6 +164,7 @@ func newModel() *model {
 		apps: map[string]*appView{}, contests: map[string]*contestView{}, teams: map[string]*teamView{},
 		blogs: map[string]*blogView{}, posts: map[string]*postView{}, collections: map[string]*collectionView{},
 		sessions: map[string]string{}, mail: map[string]*outMail{},
+		erased: map[string]bool{}, mentions: map[string][]map[string]string{},
 	}
 }
 
@@ -169,6 +178,11 @@ func (m *model) person(id string) *person {
 	p := m.people[id]
 	if p == nil {
 		p = &person{ID: id, Lang: "zh-CN", off: map[string]bool{}}
+		if m.erased[id] {
+			// What later events say of an erased account (a registration
+			// the conference cancelled for it) is noted nowhere.
+			return p
+		}
 		m.people[id] = p
 	}
 	return p
@@ -213,6 +227,8 @@ func (m *model) apply(e events.Event, payload any, mailOn bool) {
 		link := "/identity/verify-email?u=" + ev.UserID + "&c=" + ev.Personal.Code
 		m.notifyTo(e, prev, ev.UserID, KindVerifyEmail, link, ev.Personal.Email,
 			map[string]string{"expires": ev.ExpiresAt.Format(time.RFC3339)}, mailOn)
+	case events.AccountErased:
+		m.erase(ev.UserID)
 	case events.RoleGranted:
 		p := m.person(ev.UserID)
 		if !slices.Contains(p.roles, ev.Role) {
@@ -347,6 +363,7 @@ func (m *model) apply(e events.Event, payload any, mailOn bool) {
 	case events.TeamMemberJoined:
 		if t := m.teams[teamKey(ev.ContestID, ev.TeamID)]; t != nil {
 			args := m.teamArgs(t, map[string]string{"name": ev.Personal.DisplayName})
+			m.mentions[ev.MemberID] = append(m.mentions[ev.MemberID], args)
 			for _, u := range t.Members {
 				n(u, KindTeamJoined, teamLink(t), args)
 			}
@@ -414,6 +431,17 @@ func (m *model) apply(e events.Event, payload any, mailOn bool) {
 			b.Coauthors = slices.DeleteFunc(b.Coauthors, func(u string) bool { return u == ev.UserID })
 			p := m.person(ev.UserID)
 			p.blogs = slices.DeleteFunc(p.blogs, func(n string) bool { return n == ev.Blog })
+		}
+	case events.BlogDeleted:
+		// The blog's posts leave their writers' overviews with it.
+		delete(m.blogs, ev.Name)
+		for k, po := range m.posts {
+			if po.Blog == ev.Name {
+				delete(m.posts, k)
+			}
+		}
+		for _, p := range m.people {
+			p.blogs = slices.DeleteFunc(p.blogs, func(n string) bool { return n == ev.Name })
 		}
 	case events.PostDrafted:
 		po := m.post(ev.Blog, ev.Slug)
@@ -501,6 +529,64 @@ func (m *model) apply(e events.Event, payload any, mailOn bool) {
 	}
 }
 
+// erase drops everything the notifier holds for an erased account: the
+// person with their inbox, address, language and mail preferences, their
+// registrations, applications and teams as their overview showed them,
+// and every mail still due to them, which must never go out. Others keep
+// what is theirs: a team keeps its timeline, with "erased person" where
+// the name was, a blog its posts. Failed mail stays on the organisers'
+// list as a record of the mail system, naming an erased person.
+func (m *model) erase(user string) {
+	if user == "" {
+		return
+	}
+	m.erased[user] = true
+	delete(m.people, user)
+	for id, om := range m.mail {
+		if om.Note.User == user {
+			delete(m.mail, id)
+		}
+	}
+	for id, r := range m.regs {
+		if r.Member == user {
+			delete(m.regs, id)
+		}
+	}
+	for id, a := range m.apps {
+		if a.Applicant == user {
+			delete(m.apps, id)
+		}
+	}
+	for _, t := range m.teams {
+		t.Members = slices.DeleteFunc(t.Members, func(u string) bool { return u == user })
+		if t.Owner == user {
+			t.Owner = ""
+		}
+	}
+	for _, b := range m.blogs {
+		if b.Owner == user {
+			b.Owner = ""
+		}
+		b.Coauthors = slices.DeleteFunc(b.Coauthors, func(u string) bool { return u == user })
+	}
+	for _, c := range m.collections {
+		if c.Curator == user {
+			c.Curator = ""
+		}
+	}
+	for _, args := range m.mentions[user] {
+		args["name"] = ""
+	}
+	delete(m.mentions, user)
+}
+
+// isErased reports whether the account has been erased.
+func (m *model) isErased(user string) bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.erased[user]
+}
+
 func teamKey(contest, team string) string { return contest + "/" + team }
 func regLink(id string) string            { return "/conference/registrations/" + id }
 func appLink(id string) string            { return "/alliance/applications/" + id }
@@ -579,6 +665,9 @@ func (m *model) notify(e events.Event, prev events.Position, user, kind, link st
 }
 
 func (m *model) notifyTo(e events.Event, prev events.Position, user, kind, link, to string, args map[string]string, mailOn bool) {
+	if m.erased[user] {
+		return
+	}
 	info, _ := kindOf(kind)
 	p := m.person(user)
 	note := &notification{ID: noteID(e.ID, user, kind, "inbox"), Kind: kind, User: user, Created: e.Recorded, Link: link, Args: args}

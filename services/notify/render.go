@@ -45,6 +45,17 @@ func newRenderer() (*renderer, error) {
 		funcs := template.FuncMap{
 			"name": func(a map[string]string) string { return pickName(zh, a["name_zh"], a["name_en"]) },
 			"when": func(s string) string { return formatWhen(zh, s) },
+			// Every account has a name, so a blank one is an erased
+			// person's: say so rather than leave a gap.
+			"person": func(s string) string {
+				if strings.TrimSpace(s) != "" {
+					return s
+				}
+				if zh {
+					return "已删除的用户"
+				}
+				return "erased person"
+			},
 			"role": func(s string) string {
 				if n, ok := roleNames[s]; ok {
 					if zh {

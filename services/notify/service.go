@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -274,7 +275,12 @@ func (s *Service) compose(om *outMail) (Message, error) {
 	if p != nil {
 		name, lang = p.Name, p.Lang
 	}
+	// The arguments are read after the lock is let go, and an erasure
+	// may blank a name in them meanwhile: the mail is written from a copy.
+	note := *om.Note
+	note.Args = maps.Clone(note.Args)
 	s.model.mu.RUnlock()
+	om = &outMail{ID: om.ID, Note: &note, To: om.To}
 	link := s.cfg.BaseURL + om.Note.Link
 	r, err := s.render.message(lang, name, link, s.cfg.BaseURL+pathPrefs, om.Note)
 	if err != nil {

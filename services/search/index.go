@@ -31,6 +31,14 @@ type Index interface {
 	Close() error
 }
 
+// Compactor is an Index whose files keep the bytes of deleted documents
+// until it is compacted (Bleve's segments do, until they are merged).
+// After an erasure the projector compacts it, so that the person's name
+// leaves the disk too, not only the answers.
+type Compactor interface {
+	Compact(ctx context.Context) error
+}
+
 // Dropper is an Index kept outside its generation directory (on a search
 // server): when a rebuild retires it, Drop deletes it there, as removing
 // the directory deletes an embedded one.

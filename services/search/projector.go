@@ -20,18 +20,20 @@ import (
 // searchable within milliseconds of its append.
 
 // indexedStreams are the stream prefixes the index is built from: blog
-// posts, collections, alliance members, contests and user accounts. Of
-// the identity streams only profile updates are decoded, and of those
-// only the fields the person published are read (projector_identity.go);
-// sessions, email claims, applications, name claims, the alliance's
-// policy and the blogs' own streams (owners, co-authors) are never read
-// at all.
+// posts, collections, alliance members, contests, user accounts and the
+// blogs' own streams. Of the identity streams only profile updates and
+// erasures are decoded, and of profile updates only the fields the
+// person published are read (projector_identity.go); of the blogs' own
+// streams only which account goes by which name there and the blog's
+// deletion are read (erasure.go). Sessions, email claims, applications,
+// name claims and the alliance's policy are never read at all.
 var indexedStreams = []string{
 	events.CategoryPost + "-",
 	events.CategoryCollection + "-",
 	events.CategoryMember + "-",
 	events.CategoryContest + "-",
 	events.CategoryUser + "-",
+	events.CategoryBlog + "-",
 }
 
 // Batch limits while catching up: enough to amortise Bleve's per-batch
@@ -53,6 +55,15 @@ type projection struct {
 
 	caughtUp atomic.Bool
 
+	// mem is what the projector remembers of the log (erasure.go), and
+	// learned the last position it has learned from: the log is read from
+	// the start at every start for it, and projected into the index only
+	// after the index's checkpoint.
+	mem     *memory
+	learned events.Position
+	// compact asks for the index to be compacted after an erasure.
+	compact chan struct{}
+
 	// seen is the position the index has reached; moved is closed and
 	// replaced whenever it advances (see waitFor).
 	mu    sync.Mutex
@@ -61,7 +72,7 @@ type projection struct {
 }
 
 func newProjection(ix Index, dir string, store events.Store, log *slog.Logger) *projection {
-	return &projection{ix: ix, dir: dir, store: store, log: log, moved: make(chan struct{})}
+	return &projection{ix: ix, dir: dir, store: store, log: log, moved: make(chan struct{}), mem: newMemory(), compact: make(chan struct{}, 1)}
 }
 
 func (p *projection) advance(pos events.Position) {
@@ -100,6 +111,13 @@ type message struct {
 // returns an error only when the index itself fails (the service cannot
 // serve stale answers as if they were current).
 func (p *projection) run(ctx context.Context) error {
+	if c, ok := p.ix.(Compactor); ok {
+		done := make(chan struct{})
+		defer func() { <-done }()
+		cctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go func() { defer close(done); p.compactor(cctx, c) }()
+	}
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
 		err := p.follow(ctx)
@@ -127,19 +145,53 @@ type indexError struct{ err error }
 func (e *indexError) Error() string { return "search index: " + e.err.Error() }
 func (e *indexError) Unwrap() error { return e.err }
 
-// follow subscribes once from the index's checkpoint.
+// compactWithin is how long after an erasure the index's files may still
+// hold the person's bytes.
+const compactWithin = 60 * time.Second
+
+// compactor compacts the index whenever an erasure asks for it; requests
+// that come while it works are served by one more compaction.
+func (p *projection) compactor(ctx context.Context, c Compactor) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.compact:
+		}
+		cctx, cancel := context.WithTimeout(ctx, compactWithin)
+		err := c.Compact(cctx)
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			p.log.Error("search index: compacting after an erasure failed; erased documents' bytes may stay in its files until the next one", "err", err)
+		}
+	}
+}
+
+func (p *projection) compactSoon() {
+	select {
+	case p.compact <- struct{}{}:
+	default:
+	}
+}
+
+// follow subscribes once: from the start of what the memory has not
+// learned, or from the index's checkpoint when that is earlier.
 func (p *projection) follow(ctx context.Context) error {
 	after, err := p.ix.Checkpoint(ctx)
 	if err != nil {
 		return &indexError{err}
 	}
 	p.advance(after)
+	from := after
+	if p.learned.Compare(after) < 0 {
+		from = p.learned
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	msgs := make(chan message, 4*maxBatchDocs)
 	go func() {
 		defer close(msgs)
-		for m, err := range p.store.Subscribe(ctx, events.SubscribeOptions{After: after, Filter: events.Filter{StreamPrefixes: indexedStreams}}) {
+		for m, err := range p.store.Subscribe(ctx, events.SubscribeOptions{After: from, Filter: events.Filter{StreamPrefixes: indexedStreams}}) {
 			select {
 			case msgs <- message{m, err}:
 			case <-ctx.Done():
@@ -161,6 +213,9 @@ func (p *projection) follow(ctx context.Context) error {
 			return &indexError{err}
 		}
 		p.advance(b.checkpoint)
+		if b.purge {
+			p.compactSoon()
+		}
 		b.reset()
 		lastWrite = time.Now()
 		return nil
@@ -201,7 +256,9 @@ func (p *projection) follow(ctx context.Context) error {
 		}
 		switch m.msg.Kind {
 		case events.KindEvent:
-			o, err := p.project(ctx, m.msg.Event)
+			e := m.msg.Event
+			learn, index := e.Position.Compare(p.learned) > 0, e.Position.Compare(after) > 0
+			ops, purge, err := p.project(ctx, e, learn, index)
 			if err != nil {
 				// The event is not consumed: the next subscription
 				// starts from the checkpoint before it.
@@ -210,9 +267,21 @@ func (p *projection) follow(ctx context.Context) error {
 				}
 				return err
 			}
-			b.add(o)
-			b.checkpoint = m.msg.Event.Position
+			if learn {
+				p.learned = e.Position
+			}
+			if !index {
+				continue
+			}
+			for _, o := range ops {
+				b.add(o)
+			}
+			b.purge = b.purge || purge
+			b.checkpoint = e.Position
 		case events.KindCheckpoint:
+			if m.msg.Position.Compare(after) <= 0 {
+				continue
+			}
 			b.checkpoint = m.msg.Position
 		case events.KindCaughtUp:
 			if m.msg.Position.Compare(b.checkpoint) > 0 {
@@ -241,26 +310,105 @@ type op struct {
 	ignore bool
 }
 
-// project maps an event to its index operation, by the category of its
+// project maps an event to its index operations, by the category of its
 // stream: each source has its own function, which decodes only the event
-// types it indexes. Only public events put anything in the index (for
-// developer profiles: only the fields published). An error means the
-// event could not be projected yet (the log could not be read) and must
-// be tried again.
-func (p *projection) project(ctx context.Context, e events.Event) (op, error) {
+// types it indexes or remembers. Only public events put anything in the
+// index (for developer profiles: only the fields published). With learn
+// the memory takes the event in (erasure.go); with index its operations
+// are made. purge says they remove someone's personal data, after which
+// the index is compacted. An error means the event could not be projected
+// yet (the log could not be read) and must be tried again.
+func (p *projection) project(ctx context.Context, e events.Event, learn, index bool) (ops []op, purge bool, err error) {
+	one := func(o op) []op { return []op{o} }
+	remembered := func(payload any) {
+		if learn {
+			p.mem.learn(e, payload)
+		}
+	}
 	switch events.Category(e.Stream) {
 	case events.CategoryPost:
-		return p.projectPost(e), nil
+		payload, ok := p.decode(e)
+		if !ok {
+			return nil, false, nil
+		}
+		remembered(payload)
+		if index {
+			return one(p.postOpOf(e, payload)), false, nil
+		}
+	case events.CategoryBlog:
+		if !isBlogStreamEvent(e.Type) {
+			return nil, false, nil
+		}
+		payload, ok := p.decode(e)
+		if !ok {
+			return nil, false, nil
+		}
+		remembered(payload)
+		if v, ok := payload.(events.BlogDeleted); ok && index {
+			ops, err := p.deletionOps(ctx, v.Name)
+			return ops, true, err
+		}
 	case events.CategoryCollection:
-		return p.projectCollection(e), nil
+		if e.Type != typeCollectionPublished {
+			return nil, false, nil
+		}
+		payload, ok := p.decode(e)
+		if !ok {
+			return nil, false, nil
+		}
+		remembered(payload)
+		if index {
+			return one(p.projectCollection(e, payload)), false, nil
+		}
 	case events.CategoryMember:
-		return p.projectMember(ctx, e)
+		if index {
+			o, err := p.projectMember(ctx, e)
+			return one(o), false, err
+		}
 	case events.CategoryContest:
-		return p.projectContest(e), nil
+		if e.Type != typeEntryPublished {
+			return nil, false, nil
+		}
+		payload, ok := p.decode(e)
+		if !ok {
+			return nil, false, nil
+		}
+		remembered(payload)
+		if index {
+			return one(p.projectContest(e, payload)), false, nil
+		}
 	case events.CategoryUser:
-		return p.projectProfile(e), nil
+		switch e.Type {
+		case typeAccountErased:
+			payload, ok := p.decode(e)
+			if !ok {
+				return nil, false, nil
+			}
+			remembered(payload)
+			v, _ := payload.(events.AccountErased)
+			if index && v.UserID != "" {
+				ops, err := p.erasureOps(ctx, v.UserID)
+				return ops, true, err
+			}
+		case typeProfileUpdated:
+			if index {
+				return one(p.projectProfile(e)), false, nil
+			}
+		}
 	}
-	return op{ignore: true}, nil
+	return nil, false, nil
+}
+
+const typeAccountErased = "identity.AccountErased"
+
+// isBlogStreamEvent: of a blog's own stream only who writes there under
+// which name, and its deletion, are read.
+func isBlogStreamEvent(t string) bool {
+	switch t {
+	case "blog.BlogCreated", "blog.BlogCoauthorAdded", "blog.BlogAuthorLinked", "blog.BlogDeleted":
+		return true
+	}
+	return false
 }
 
 // decode decodes a payload; an event this binary cannot read is logged
@@ -283,21 +431,17 @@ func (p *projection) decode(e events.Event) (any, bool) {
 // only such event is a draft, which the blog writes only while the post
 // is not published (a save of a published post is a public revision),
 // so deleting on it never hides a post readers can see.
-func (p *projection) projectPost(e events.Event) op {
-	payload, ok := p.decode(e)
-	if !ok {
-		return op{ignore: true}
-	}
+func (p *projection) postOpOf(e events.Event, payload any) op {
 	public := e.Metadata.Visibility == events.Public
 	switch v := payload.(type) {
 	case events.PostImported:
-		return postOp(v.Blog, v.Slug, v.PostContent, public)
+		return p.postOp(v.Blog, v.Slug, v.PostContent, public)
 	case events.PostRevised:
-		return postOp(v.Blog, v.Slug, v.PostContent, public)
+		return p.postOp(v.Blog, v.Slug, v.PostContent, public)
 	case events.PostPublished:
-		return postOp(v.Blog, v.Slug, v.PostContent, public)
+		return p.postOp(v.Blog, v.Slug, v.PostContent, public)
 	case events.PostDrafted:
-		return postOp(v.Blog, v.Slug, v.PostContent, false)
+		return p.postOp(v.Blog, v.Slug, v.PostContent, false)
 	case events.PostUnpublished:
 		return op{id: PostID(v.Blog, v.Slug)}
 	case events.PostWithdrawn:
@@ -306,11 +450,14 @@ func (p *projection) projectPost(e events.Event) op {
 	return op{ignore: true}
 }
 
-func postOp(blog, slug string, c events.PostContent, public bool) op {
+// postOp is a post's document, without the names of erased people and
+// never for a deleted blog.
+func (p *projection) postOp(blog, slug string, c events.PostContent, public bool) op {
 	id := PostID(blog, slug)
-	if !public || blog == "" || slug == "" {
+	if !public || blog == "" || slug == "" || p.mem.deleted[blog] {
 		return op{id: id}
 	}
+	c.Authors = p.mem.authors(blog, c.Authors)
 	d := PostDocument(blog, slug, c)
 	return op{id: id, doc: &d}
 }
@@ -320,6 +467,7 @@ func postOp(blog, slug string, c events.PostContent, public bool) op {
 type pending struct {
 	order      []string
 	ops        map[string]op
+	purge      bool // the batch removes someone's personal data
 	bytes      int
 	checkpoint events.Position
 	written    events.Position
@@ -357,7 +505,7 @@ func (b *pending) batch() Batch {
 }
 
 func (b *pending) reset() {
-	b.order, b.ops, b.bytes, b.written = b.order[:0], map[string]op{}, 0, b.checkpoint
+	b.order, b.ops, b.bytes, b.written, b.purge = b.order[:0], map[string]op{}, 0, b.checkpoint, false
 }
 
 // String describes the projection for logs.

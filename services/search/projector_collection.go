@@ -65,18 +65,14 @@ func CollectionDocument(c events.CollectionPublished) Document {
 
 // projectCollection maps a public published edition; every other
 // collection event is ignored without being decoded.
-func (p *projection) projectCollection(e events.Event) op {
-	if e.Type != typeCollectionPublished || e.Metadata.Visibility != events.Public {
-		return op{ignore: true}
-	}
-	payload, ok := p.decode(e)
-	if !ok {
+func (p *projection) projectCollection(e events.Event, payload any) op {
+	if e.Metadata.Visibility != events.Public {
 		return op{ignore: true}
 	}
 	v, ok := payload.(events.CollectionPublished)
 	if !ok || v.ID == "" {
 		return op{ignore: true}
 	}
-	d := CollectionDocument(v)
+	d := CollectionDocument(p.mem.collection(v))
 	return op{id: d.ID, doc: &d}
 }

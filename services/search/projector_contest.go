@@ -65,18 +65,14 @@ func SubmissionDocument(e events.EntryPublished) Document {
 
 // projectContest maps a published entry; every other contest event is
 // ignored without being decoded.
-func (p *projection) projectContest(e events.Event) op {
-	if e.Type != typeEntryPublished || e.Metadata.Visibility != events.Public {
-		return op{ignore: true}
-	}
-	payload, ok := p.decode(e)
-	if !ok {
+func (p *projection) projectContest(e events.Event, payload any) op {
+	if e.Metadata.Visibility != events.Public {
 		return op{ignore: true}
 	}
 	v, ok := payload.(events.EntryPublished)
 	if !ok || v.ContestID == "" || v.TeamID == "" {
 		return op{ignore: true}
 	}
-	d := SubmissionDocument(v)
+	d := SubmissionDocument(p.mem.withoutErased(v))
 	return op{id: d.ID, doc: &d}
 }

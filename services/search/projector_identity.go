@@ -64,6 +64,9 @@ func (p *projection) projectProfile(e events.Event) op {
 		return op{ignore: true}
 	}
 	id := DeveloperID(v.UserID)
+	if p.mem.erased[v.UserID] {
+		return op{id: id} // said of an erased account: never indexed again
+	}
 	// Only the owner's own events carry a profile; anything else (a staff
 	// or system event of this type would be a writer's mistake) publishes
 	// nothing.

@@ -136,6 +136,17 @@ func buildGeneration(ctx context.Context, cfg Config, gen string, store events.S
 	}
 	cancel()
 	<-done
+	// A rebuild writes the documents of people erased later in the log
+	// before it reads their erasure, in batches of their own when the log
+	// is long: the new index starts without their bytes.
+	if c, ok := ix.(Compactor); ok {
+		cctx, stop := context.WithTimeout(ctx, compactWithin)
+		err := c.Compact(cctx)
+		stop()
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("search: compacting the rebuilt index failed", "err", err)
+		}
+	}
 	return p, nil
 }
 

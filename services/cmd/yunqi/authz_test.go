@@ -102,6 +102,7 @@ var authzTable = map[string]routeRule{
 	"POST /api/blog/blogs":                                     {access: signedIn, body: `{"name":"matrix-new","title":"x"}`},
 	"GET /api/blog/blogs/{blog}":                               {access: public, path: "/api/blog/blogs/matrix-none"},
 	"PUT /api/blog/blogs/{blog}":                               {access: signedIn, path: "/api/blog/blogs/matrix-none", body: `{"title":"x"}`},
+	"DELETE /api/blog/blogs/{blog}":                            {access: signedIn, path: "/api/blog/blogs/matrix-none"},
 	"PUT /api/blog/blogs/{blog}/coauthors/{user}":              {access: signedIn, path: "/api/blog/blogs/matrix-none/coauthors/u1", body: `{"name":"x"}`},
 	"DELETE /api/blog/blogs/{blog}/coauthors/{user}":           {access: signedIn, path: "/api/blog/blogs/matrix-none/coauthors/u1"},
 	"PUT /api/blog/blogs/{blog}/authors/{author}":              {access: signedIn, path: "/api/blog/blogs/matrix-none/authors/Ada", body: `{"user_id":"u1"}`},

@@ -20,3 +20,12 @@ func TestConformance(t *testing.T) {
 		},
 	})
 }
+
+// TestErasure runs the erasure scenario on the index on disk, whose files
+// must lose the erased person's bytes.
+func TestErasure(t *testing.T) {
+	searchtest.RunErasure(t, searchtest.ErasureOptions{
+		Open:   func(dir string) (search.Index, error) { return Open(dir, Options{}) },
+		OnDisk: true,
+	})
+}

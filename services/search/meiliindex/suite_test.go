@@ -3,6 +3,7 @@ package meiliindex
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -58,4 +59,16 @@ func TestConformanceServer(t *testing.T) {
 	}
 	defer c.Close()
 	suite(t, c, "yunqi_test_"+time.Now().Format("20060102150405")+"_")
+}
+
+// TestErasureStandIn runs the erasure scenario against the stand-in:
+// Meilisearch compacts its own storage, so deleting the documents is the
+// whole of it.
+func TestErasureStandIn(t *testing.T) {
+	_, c := standIn(t)
+	searchtest.RunErasure(t, searchtest.ErasureOptions{
+		Open: func(dir string) (search.Index, error) {
+			return c.Open(context.Background(), "yunqi_"+strings.ReplaceAll(filepath.Base(filepath.Dir(dir))+"_"+filepath.Base(dir), "-", "_"))
+		},
+	})
 }
