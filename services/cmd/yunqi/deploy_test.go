@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -27,7 +28,8 @@ import (
 // would, and check that every service runs, the gateway routes to all of
 // them at addresses that exist, the probes hit /readyz and /healthz on the
 // port serve listens on, every process that opens the log reads the one
-// master key from one secret, and only settings serve reads are named.
+// master key from one secret, only settings serve reads are named, and
+// nothing is mounted at a file serve no longer reads.
 
 const deployDir = "../../../infra/deploy"
 
@@ -43,9 +45,24 @@ var deployState = map[string]string{
 	"conference": "/data/conference", // the ticket signing key
 	"alliance":   "/data",            // logos, alliance/logos
 	"contest":    "/data",            // attachments, contest/attachments
-	// The key of the unsubscribe links in mails: a link one notifier
-	// signed must work at every other, and after a restart.
-	"notify": "/data/keys/notify-unsubscribe.key",
+}
+
+// deployStale are files serve no longer reads, and why. A mount there is
+// what is left of an older setup: a secret or volume to make, copy and
+// rotate for nothing.
+var deployStale = map[string]string{
+	"/data/keys/notify-unsubscribe.key": "the notifier derives the key of unsubscribe links from the master key",
+}
+
+// deployCheckStale fails when a container mounts something at a stale file.
+func deployCheckStale(t *testing.T, where, mount string) {
+	t.Helper()
+	if mount == "" {
+		return
+	}
+	if why, ok := deployStale[path.Clean(mount)]; ok {
+		t.Errorf("%s: mounts %s, which serve no longer reads: %s", where, mount, why)
+	}
 }
 
 // deployCovers reports whether a mount at mount holds path.
@@ -347,6 +364,12 @@ func TestDeployCompose(t *testing.T) {
 				t.Errorf("%s: depends on %q, which is not a service", where, d)
 			}
 		}
+		for _, m := range slices.Sorted(maps.Keys(s.volumes)) {
+			deployCheckStale(t, where+" volume "+s.volumes[m], m)
+		}
+		for _, m := range slices.Sorted(maps.Keys(s.secrets)) {
+			deployCheckStale(t, where+" secret "+s.secrets[m], m)
+		}
 		if !s.yunqi {
 			continue // KurrentDB, Meilisearch
 		}
@@ -556,6 +579,17 @@ func TestDeployKubernetes(t *testing.T) {
 			if !slices.Contains(listed, o.file) {
 				t.Errorf("kustomization.yaml does not list %s", o.file)
 				listed = append(listed, o.file)
+			}
+		}
+	})
+
+	t.Run("no stale files", func(t *testing.T) {
+		for _, o := range objs {
+			spec := ypath(o.doc, "spec", "template", "spec")
+			for _, c := range append(ylist(ypath(spec, "initContainers")), ylist(ypath(spec, "containers"))...) {
+				for _, m := range ylist(ypath(c, "volumeMounts")) {
+					deployCheckStale(t, fmt.Sprintf("%s, container %s, volume %s", o, ystr(ypath(c, "name")), ystr(ypath(m, "name"))), ystr(ypath(m, "mountPath")))
+				}
 			}
 		}
 	})
