@@ -95,14 +95,22 @@ const (
 // applicant; the reviewer's identity is staff data that the applicant's
 // timeline shows only when RevealReviewer (from the policy in force) says
 // so. An internal note goes in a separate, staff-only ReviewNoteAdded.
+// ReviewerPersonal is the reviewer's name as staff see it on the vote,
+// sealed under the reviewer's key (version 1 had it at the top level).
+type ReviewerPersonal struct {
+	ReviewerName string `json:"reviewer_name,omitempty"`
+}
+
+func (e ReviewVoted) PersonalSubject() string { return e.Reviewer }
+
 type ReviewVoted struct {
-	ApplicationID  string `json:"application_id"`
-	Round          int    `json:"round"`
-	Reviewer       string `json:"reviewer"` // user id
-	ReviewerName   string `json:"reviewer_name,omitempty"`
-	Vote           string `json:"vote"`
-	Comment        string `json:"comment"`
-	RevealReviewer bool   `json:"reveal_reviewer,omitempty"`
+	ApplicationID    string `json:"application_id"`
+	Round            int    `json:"round"`
+	Reviewer         string `json:"reviewer"` // user id
+	ReviewerPersonal `json:"personal,omitzero"`
+	Vote             string `json:"vote"`
+	Comment          string `json:"comment"`
+	RevealReviewer   bool   `json:"reveal_reviewer,omitempty"`
 }
 
 // ReviewNoteAdded is a reviewer's internal note (Staff visibility).
@@ -238,7 +246,8 @@ func registerAlliance(r *Registry) {
 	r.Register("alliance.ApplicationDrafted", ApplicationDrafted{}, 1)
 	r.Register("alliance.ApplicationEdited", ApplicationEdited{}, 1)
 	r.Register("alliance.ApplicationSubmitted", ApplicationSubmitted{}, 1)
-	r.Register("alliance.ReviewVoted", ReviewVoted{}, 1)
+	r.Register("alliance.ReviewVoted", ReviewVoted{}, 2)
+	r.RegisterUpcaster("alliance.ReviewVoted", 1, MoveIntoPersonal("reviewer_name"))
 	r.Register("alliance.ReviewNoteAdded", ReviewNoteAdded{}, 1)
 	r.Register("alliance.ApplicationChangesRequested", ApplicationChangesRequested{}, 1)
 	r.Register("alliance.ApplicationApproved", ApplicationApproved{}, 1)

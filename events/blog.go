@@ -78,11 +78,11 @@ type PostImported struct {
 // Yunqi, which names its editor (the account and the name it writes
 // under).
 type PostRevised struct {
-	Blog       string `json:"blog"`
-	Slug       string `json:"slug"`
-	Revision   int    `json:"revision,omitempty"`
-	Editor     string `json:"editor,omitempty"`
-	EditorName string `json:"editor_name,omitempty"`
+	Blog           string `json:"blog"`
+	Slug           string `json:"slug"`
+	Revision       int    `json:"revision,omitempty"`
+	Editor         string `json:"editor,omitempty"`
+	EditorPersonal `json:"personal,omitzero"`
 	PostContent
 }
 
@@ -90,11 +90,11 @@ type PostRevised struct {
 // written in Yunqi, or a save while it is not published. Its visibility is
 // owner: the blog's writers see it, public projections never do.
 type PostDrafted struct {
-	Blog       string `json:"blog"`
-	Slug       string `json:"slug"`
-	Revision   int    `json:"revision"`
-	Editor     string `json:"editor"`
-	EditorName string `json:"editor_name,omitempty"`
+	Blog           string `json:"blog"`
+	Slug           string `json:"slug"`
+	Revision       int    `json:"revision"`
+	Editor         string `json:"editor"`
+	EditorPersonal `json:"personal,omitzero"`
 	PostContent
 }
 
@@ -108,12 +108,12 @@ type PostDrafted struct {
 // per append): Revision is then one above the post's last, and Editor
 // names who wrote it.
 type PostPublished struct {
-	Blog       string    `json:"blog"`
-	Slug       string    `json:"slug"`
-	Revision   int       `json:"revision"`
-	Published  time.Time `json:"published"`
-	Editor     string    `json:"editor,omitempty"`
-	EditorName string    `json:"editor_name,omitempty"`
+	Blog           string    `json:"blog"`
+	Slug           string    `json:"slug"`
+	Revision       int       `json:"revision"`
+	Published      time.Time `json:"published"`
+	Editor         string    `json:"editor,omitempty"`
+	EditorPersonal `json:"personal,omitzero"`
 	PostContent
 }
 
@@ -132,16 +132,51 @@ type PostWithdrawn struct {
 	Reason string `json:"reason,omitempty"`
 }
 
+// The names people write under are personal: each sits in the event's
+// personal member, sealed under the person's key (PersonalSubject names
+// them), so an erasure takes the byline out of every copy of the log.
+// Schema version 1 had them at the top level; its upcaster moves them in.
+
+// EditorPersonal is the name the editor of a revision writes under.
+type EditorPersonal struct {
+	EditorName string `json:"editor_name,omitempty"`
+}
+
+// OwnerPersonal is the name a blog's owner writes under.
+type OwnerPersonal struct {
+	OwnerName string `json:"owner_name,omitempty"`
+}
+
+// CoauthorPersonal is the name a co-author writes under.
+type CoauthorPersonal struct {
+	Name string `json:"name,omitempty"`
+}
+
+func editorSubject(editor string) string {
+	if editor == "" {
+		// A byline with no account behind it (the demo team's) is the
+		// system's own.
+		return ActorSystem
+	}
+	return editor
+}
+
+func (e PostRevised) PersonalSubject() string       { return editorSubject(e.Editor) }
+func (e PostDrafted) PersonalSubject() string       { return editorSubject(e.Editor) }
+func (e PostPublished) PersonalSubject() string     { return editorSubject(e.Editor) }
+func (e BlogCreated) PersonalSubject() string       { return editorSubject(e.Owner) }
+func (e BlogCoauthorAdded) PersonalSubject() string { return e.UserID }
+
 // BlogCreated opens a blog written in Yunqi, or names the owner of an
 // imported archive. Owner is an account id; OwnerName is the name the
 // owner writes under, which the blog's pages show. Public.
 type BlogCreated struct {
-	Name        string `json:"name"`
-	Title       string `json:"title"`
-	TitleEn     string `json:"title_en,omitempty"`
-	Description string `json:"description,omitempty"`
-	Owner       string `json:"owner"`
-	OwnerName   string `json:"owner_name,omitempty"`
+	Name          string `json:"name"`
+	Title         string `json:"title"`
+	TitleEn       string `json:"title_en,omitempty"`
+	Description   string `json:"description,omitempty"`
+	Owner         string `json:"owner"`
+	OwnerPersonal `json:"personal,omitzero"`
 }
 
 // BlogUpdated changes how a blog presents itself.
@@ -154,9 +189,9 @@ type BlogUpdated struct {
 
 // BlogCoauthorAdded lets another account write on the blog.
 type BlogCoauthorAdded struct {
-	Blog   string `json:"blog"`
-	UserID string `json:"user_id"`
-	Name   string `json:"name,omitempty"`
+	Blog             string `json:"blog"`
+	UserID           string `json:"user_id"`
+	CoauthorPersonal `json:"personal,omitzero"`
 }
 
 // BlogCoauthorRemoved takes that right back; what they wrote stays.
@@ -255,14 +290,19 @@ type CollectionPublished struct {
 
 func registerBlog(r *Registry) {
 	r.Register("blog.PostImported", PostImported{}, 1)
-	r.Register("blog.PostRevised", PostRevised{}, 1)
-	r.Register("blog.PostDrafted", PostDrafted{}, 1)
-	r.Register("blog.PostPublished", PostPublished{}, 1)
+	r.Register("blog.PostRevised", PostRevised{}, 2)
+	r.RegisterUpcaster("blog.PostRevised", 1, MoveIntoPersonal("editor_name"))
+	r.Register("blog.PostDrafted", PostDrafted{}, 2)
+	r.RegisterUpcaster("blog.PostDrafted", 1, MoveIntoPersonal("editor_name"))
+	r.Register("blog.PostPublished", PostPublished{}, 2)
+	r.RegisterUpcaster("blog.PostPublished", 1, MoveIntoPersonal("editor_name"))
 	r.Register("blog.PostUnpublished", PostUnpublished{}, 1)
 	r.Register("blog.PostWithdrawn", PostWithdrawn{}, 1)
-	r.Register("blog.BlogCreated", BlogCreated{}, 1)
+	r.Register("blog.BlogCreated", BlogCreated{}, 2)
+	r.RegisterUpcaster("blog.BlogCreated", 1, MoveIntoPersonal("owner_name"))
 	r.Register("blog.BlogUpdated", BlogUpdated{}, 1)
-	r.Register("blog.BlogCoauthorAdded", BlogCoauthorAdded{}, 1)
+	r.Register("blog.BlogCoauthorAdded", BlogCoauthorAdded{}, 2)
+	r.RegisterUpcaster("blog.BlogCoauthorAdded", 1, MoveIntoPersonal("name"))
 	r.Register("blog.BlogCoauthorRemoved", BlogCoauthorRemoved{}, 1)
 	r.Register("blog.BlogAuthorLinked", BlogAuthorLinked{}, 1)
 	r.Register("blog.BlogDeleted", BlogDeleted{}, 1)

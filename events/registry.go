@@ -122,6 +122,9 @@ func (r *Registry) New(payload any, meta Metadata) (Proposed, error) {
 		return Proposed{}, fmt.Errorf("encode %s: %w", name, err)
 	}
 	meta.SchemaVersion = reg.version
+	if ps, ok := payload.(PersonalSubject); ok && meta.Subject == "" {
+		meta.Subject = ps.PersonalSubject()
+	}
 	return Proposed{ID: NewID(), Type: name, Data: data, Metadata: meta}, nil
 }
 

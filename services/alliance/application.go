@@ -227,7 +227,7 @@ func (a *Application) vote(v Vote, policy events.DecisionPolicy, memberID string
 		}
 	}
 	comment := strings.TrimSpace(v.Comment)
-	out := []any{events.ReviewVoted{ApplicationID: a.ID, Round: a.Round, Reviewer: v.Reviewer, ReviewerName: v.ReviewerName,
+	out := []any{events.ReviewVoted{ApplicationID: a.ID, Round: a.Round, Reviewer: v.Reviewer, ReviewerPersonal: events.ReviewerPersonal{ReviewerName: v.ReviewerName},
 		Vote: v.Vote, Comment: comment, RevealReviewer: policy.RevealReviewers}}
 	if note := strings.TrimSpace(v.Note); note != "" {
 		out = append(out, events.ReviewNoteAdded{ApplicationID: a.ID, Round: a.Round, Reviewer: v.Reviewer, Note: note})

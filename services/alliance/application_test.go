@@ -99,7 +99,7 @@ func TestApplicationTransitions(t *testing.T) {
 			Policy: policy, Reason: "不是创业公司\n\n资料不实"}}, nil},
 		{"policy reveals reviewers", []any{drafted, submitted}, func(a *Application) ([]any, error) {
 			return a.vote(Vote{Reviewer: rev1, ReviewerName: "王坚", Vote: events.VoteApprove}, events.DecisionPolicy{ApprovalsRequired: 2, RejectionsRequired: 2, RevealReviewers: true}, memID)
-		}, []any{events.ReviewVoted{ApplicationID: appID, Round: 1, Reviewer: rev1, ReviewerName: "王坚", Vote: events.VoteApprove, RevealReviewer: true}}, nil},
+		}, []any{events.ReviewVoted{ApplicationID: appID, Round: 1, Reviewer: rev1, ReviewerPersonal: events.ReviewerPersonal{ReviewerName: "王坚"}, Vote: events.VoteApprove, RevealReviewer: true}}, nil},
 		{"no vote on one's own application", []any{drafted, submitted}, func(a *Application) ([]any, error) {
 			return a.vote(Vote{Reviewer: ada, Vote: events.VoteApprove}, policy, memID)
 		}, nil, ErrOwnApplication},

@@ -176,7 +176,7 @@ func (s *Service) CreateBlog(ctx context.Context, who auth.Principal, in BlogInp
 	if _, imported := s.archive.posts(in.Name); imported && !organizer {
 		return Blog{}, conflict("name", "archive_taken", blogPath(in.Name), "an imported archive is called %q; an organiser can give it an owner", in.Name)
 	}
-	ev := events.BlogCreated{Name: in.Name, Title: in.Title, TitleEn: in.TitleEn, Description: in.Description, Owner: owner, OwnerName: ownerName}
+	ev := events.BlogCreated{Name: in.Name, Title: in.Title, TitleEn: in.TitleEn, Description: in.Description, Owner: owner, OwnerPersonal: events.OwnerPersonal{OwnerName: ownerName}}
 	if err := s.write(ctx, events.BlogStream(in.Name), events.NoStream, command{who: who, key: key}, public(ev)); err != nil {
 		var wrong *events.WrongExpectedRevisionError
 		if errors.As(err, &wrong) {
@@ -239,7 +239,7 @@ func (s *Service) SetCoauthor(ctx context.Context, who auth.Principal, blog, use
 	case has && b.Coauthors[userID] == name:
 		return b, nil
 	default:
-		ev = events.BlogCoauthorAdded{Blog: blog, UserID: userID, Name: name}
+		ev = events.BlogCoauthorAdded{Blog: blog, UserID: userID, CoauthorPersonal: events.CoauthorPersonal{Name: name}}
 	}
 	if err := s.write(ctx, events.BlogStream(blog), b.Version, command{who: who}, public(ev)); err != nil {
 		return Blog{}, err

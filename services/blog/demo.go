@@ -89,7 +89,7 @@ func SeedDemo(ctx context.Context, store events.Store) error {
 	created := demoDate(2012, time.October, 20)
 	if err := appendOne(events.BlogStream(demoBlog), created, events.Public, "created", events.BlogCreated{
 		Name: demoBlog, Title: "上云笔记", TitleEn: "Notes from moving to the cloud",
-		Description: "一个开发者社区网站搬到云上的一年：每个问题、每次排查、每个办法。", Owner: events.ActorSystem, OwnerName: demoOwnerName,
+		Description: "一个开发者社区网站搬到云上的一年：每个问题、每次排查、每个办法。", Owner: events.ActorSystem, OwnerPersonal: events.OwnerPersonal{OwnerName: demoOwnerName},
 	}); err != nil {
 		return fmt.Errorf("demo blog: %w", err)
 	}
@@ -101,7 +101,7 @@ func SeedDemo(ctx context.Context, store events.Store) error {
 		c.ContentHash = ContentHash(c)
 		stream := events.PostStream(demoBlog, dp.slug)
 		if err := appendOne(stream, dp.date, events.Public, "1", events.PostPublished{Blog: demoBlog, Slug: dp.slug, Revision: 1,
-			Published: dp.date, EditorName: demoOwnerName, PostContent: c}); err != nil {
+			Published: dp.date, EditorPersonal: events.EditorPersonal{EditorName: demoOwnerName}, PostContent: c}); err != nil {
 			return fmt.Errorf("demo post %s: %w", dp.slug, err)
 		}
 		const rev = 1
@@ -110,7 +110,7 @@ func SeedDemo(ctx context.Context, store events.Store) error {
 			c.ContentHash = ContentHash(c)
 			// Revised after the book went out: the edition keeps revision 1.
 			if err := appendOne(stream, demoDate(2014, time.March, 3), events.Public, "2", events.PostRevised{Blog: demoBlog, Slug: dp.slug, Revision: 2,
-				EditorName: demoOwnerName, PostContent: c}); err != nil {
+				EditorPersonal: events.EditorPersonal{EditorName: demoOwnerName}, PostContent: c}); err != nil {
 				return fmt.Errorf("demo post %s: %w", dp.slug, err)
 			}
 		}

@@ -110,18 +110,18 @@ func (p Post) Write(c events.PostContent, publish bool, editor auth.Principal, n
 	switch {
 	case !p.Exists && publish:
 		evs = append(evs, public(events.PostPublished{Blog: p.Blog, Slug: p.Slug, Revision: 1, Published: pubAt,
-			Editor: editor.UserID, EditorName: editor.DisplayName, PostContent: c}))
+			Editor: editor.UserID, EditorPersonal: events.EditorPersonal{EditorName: editor.DisplayName}, PostContent: c}))
 	case !p.Exists:
 		evs = append(evs, writersOnly(events.PostDrafted{Blog: p.Blog, Slug: p.Slug, Revision: 1,
-			Editor: editor.UserID, EditorName: editor.DisplayName, PostContent: c}))
+			Editor: editor.UserID, EditorPersonal: events.EditorPersonal{EditorName: editor.DisplayName}, PostContent: c}))
 	case p.Published && publish && changed:
 		evs = append(evs, public(events.PostRevised{Blog: p.Blog, Slug: p.Slug, Revision: next,
-			Editor: editor.UserID, EditorName: editor.DisplayName, PostContent: c}))
+			Editor: editor.UserID, EditorPersonal: events.EditorPersonal{EditorName: editor.DisplayName}, PostContent: c}))
 	case p.Published && !publish:
 		evs = append(evs, public(events.PostUnpublished{Blog: p.Blog, Slug: p.Slug}))
 		if changed {
 			evs = append(evs, writersOnly(events.PostDrafted{Blog: p.Blog, Slug: p.Slug, Revision: next,
-				Editor: editor.UserID, EditorName: editor.DisplayName, PostContent: c}))
+				Editor: editor.UserID, EditorPersonal: events.EditorPersonal{EditorName: editor.DisplayName}, PostContent: c}))
 		}
 	case !p.Published && publish:
 		rev, who, name := p.Revision, "", ""
@@ -129,10 +129,10 @@ func (p Post) Write(c events.PostContent, publish bool, editor auth.Principal, n
 			rev, who, name = next, editor.UserID, editor.DisplayName
 		}
 		evs = append(evs, public(events.PostPublished{Blog: p.Blog, Slug: p.Slug, Revision: rev, Published: pubAt,
-			Editor: who, EditorName: name, PostContent: c}))
+			Editor: who, EditorPersonal: events.EditorPersonal{EditorName: name}, PostContent: c}))
 	case !p.Published && changed:
 		evs = append(evs, writersOnly(events.PostDrafted{Blog: p.Blog, Slug: p.Slug, Revision: next,
-			Editor: editor.UserID, EditorName: editor.DisplayName, PostContent: c}))
+			Editor: editor.UserID, EditorPersonal: events.EditorPersonal{EditorName: editor.DisplayName}, PostContent: c}))
 	}
 	for _, e := range evs {
 		var tmp Post = p

@@ -157,7 +157,7 @@ func TestDeletedBlogLeavesTheOverview(t *testing.T) {
 	store := openStore(t)
 	s := start(t, store, Config{})
 	member(t, store, ada, "Ada", "ada@example.com", "en", false)
-	put(t, store, events.BlogStream("notes"), events.BlogCreated{Name: "notes", Title: "Notes", Owner: ada, OwnerName: "Ada"})
+	put(t, store, events.BlogStream("notes"), events.BlogCreated{Name: "notes", Title: "Notes", Owner: ada, OwnerPersonal: events.OwnerPersonal{OwnerName: "Ada"}})
 	put(t, store, events.PostStream("notes", "hello"), events.PostPublished{Blog: "notes", Slug: "hello", Revision: 1,
 		PostContent: events.PostContent{Title: "Hello"}})
 	eventually(t, "the post is in the overview", func() bool { return len(s.overview(ada, "en", 1).Posts) == 1 })

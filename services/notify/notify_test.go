@@ -276,7 +276,7 @@ func TestMarkReadAndOverview(t *testing.T) {
 		events.ApplicationDrafted{ApplicationID: "app1", Applicant: ada, Profile: events.StartupProfile{NameZH: "青禾数据", NameEN: "Qinghe Data"},
 			Personal: events.ApplicantContact{Name: "陈青禾", Email: "qinghe@example.com", Phone: "13800000000"}},
 		events.ApplicationSubmitted{ApplicationID: "app1", Round: 1},
-		events.ReviewVoted{ApplicationID: "app1", Round: 1, Reviewer: bo, ReviewerName: "周评审", Vote: events.VoteRequestChanges, Comment: "内部意见"},
+		events.ReviewVoted{ApplicationID: "app1", Round: 1, Reviewer: bo, ReviewerPersonal: events.ReviewerPersonal{ReviewerName: "周评审"}, Vote: events.VoteRequestChanges, Comment: "内部意见"},
 		events.ReviewNoteAdded{ApplicationID: "app1", Round: 1, Reviewer: bo, Note: "备案号待核实"},
 		events.ApplicationChangesRequested{ApplicationID: "app1", Round: 1, DecidedBy: events.DecidedByPolicy, Comment: "请补充团队规模"})
 	edition(t, store, "e27", events.RegistrationPlaced{EditionID: "e27", RegistrationID: "e27-b", MemberID: bo, Status: events.StatusConfirmed},

@@ -47,7 +47,7 @@ func TestAuthoredPostsFollowPublication(t *testing.T) {
 	}
 
 	// A draft is the writers' alone.
-	f.wait(f.appendTo(stream, events.PostDrafted{Blog: blog, Slug: slug, Revision: 1, Editor: "u-1", EditorName: "杜勇",
+	f.wait(f.appendTo(stream, events.PostDrafted{Blog: blog, Slug: slug, Revision: 1, Editor: "u-1", EditorPersonal: events.EditorPersonal{EditorName: "杜勇"},
 		PostContent: written("草稿标题", "还没写完的 draftonlyword 段落")}, events.Owner))
 	nowhere("draftonlyword")
 	nowhere("草稿标题")
@@ -70,7 +70,7 @@ func TestAuthoredPostsFollowPublication(t *testing.T) {
 	}
 
 	// A save of the published post is a public revision.
-	f.wait(f.appendTo(stream, events.PostRevised{Blog: blog, Slug: slug, Revision: 3, Editor: "u-1", EditorName: "杜勇",
+	f.wait(f.appendTo(stream, events.PostRevised{Blog: blog, Slug: slug, Revision: 3, Editor: "u-1", EditorPersonal: events.EditorPersonal{EditorName: "杜勇"},
 		PostContent: written("并发模式", "通道与 secondversionword 的用法")}, events.Public))
 	if !found("secondversionword") {
 		t.Error("the revised text is not found")

@@ -86,7 +86,7 @@ func migratePersonalCmd(ctx context.Context, args []string, getenv func(string) 
 		for _, addr := range addressesIn(e) {
 			renamed[events.EmailClaimStream(identity.LegacyClaimHash(addr))] = claims.ClaimStreamOf(addr)
 		}
-		if !sealing.IsSealed(e) {
+		if !sealing.IsSealed(upcast(e)) {
 			subjects = append(subjects, e.Metadata.Subject)
 		}
 		return nil
@@ -126,7 +126,10 @@ func migratePersonalCmd(ctx context.Context, args []string, getenv func(string) 
 	}
 	started := time.Now()
 	if err := eachEvent(ctx, src, head, func(e events.Event) error {
-		out, err := sealEvent(ctx, keys, e)
+		// Copy and transform: each event at its current schema version
+		// (older versions may hold personal fields outside the personal
+		// member), then sealed.
+		out, err := sealEvent(ctx, keys, upcast(e))
 		if err != nil {
 			return fmt.Errorf("event %s (%s in %s): %w", e.ID, e.Type, e.Stream, err)
 		}
@@ -234,7 +237,7 @@ func addressesIn(e events.Event) []string {
 
 func verifyMigration(ctx context.Context, src events.Store, dst events.Store, head events.Position, renamed map[string]string) error {
 	var want []events.Event
-	if err := eachEvent(ctx, src, head, func(e events.Event) error { want = append(want, e); return nil }); err != nil {
+	if err := eachEvent(ctx, src, head, func(e events.Event) error { want = append(want, upcast(e)); return nil }); err != nil {
 		return err
 	}
 	dstHead, err := dst.Head(ctx)
@@ -255,7 +258,8 @@ func verifyMigration(ctx context.Context, src events.Store, dst events.Store, he
 		if to, ok := renamed[stream]; ok {
 			stream = to
 		}
-		if got.ID != w.ID || got.Type != w.Type || got.Stream != stream || got.Revision != w.Revision || !got.Recorded.Equal(w.Recorded) {
+		if got.ID != w.ID || got.Type != w.Type || got.Stream != stream || got.Revision != w.Revision || !got.Recorded.Equal(w.Recorded) ||
+			got.Metadata.SchemaVersion != w.Metadata.SchemaVersion {
 			return fmt.Errorf("event %d: %s %s@%d, want %s %s@%d", i, got.ID, got.Stream, got.Revision, w.ID, stream, w.Revision)
 		}
 		// Sealing splices the member in place and opening splices the

@@ -189,11 +189,31 @@ func firstClearText(ctx context.Context, raw events.Store) (events.Event, bool, 
 			break
 		}
 		for _, e := range page {
-			if !sealing.IsSealed(e) {
+			if !sealing.IsSealed(e) || !sealing.IsSealed(upcast(e)) {
 				return e, true, nil
 			}
 		}
 		after = page[len(page)-1].Position
 	}
 	return events.Event{}, false, nil
+}
+
+// upcast is e at its type's current schema version: an old version may
+// hold personal data outside the personal member, which upcasting moves
+// in. An event that does not upcast is returned as it is.
+func upcast(e events.Event) events.Event {
+	up, err := events.Types.Upcast(e)
+	if err != nil {
+		return e
+	}
+	// Events from before their person was named in the metadata get the
+	// subject their payload names, so the migration can seal them.
+	if up.Metadata.Subject == "" {
+		if p, err := events.Types.Decode(up); err == nil {
+			if ps, ok := p.(events.PersonalSubject); ok {
+				up.Metadata.Subject = ps.PersonalSubject()
+			}
+		}
+	}
+	return up
 }

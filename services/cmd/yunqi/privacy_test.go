@@ -267,6 +267,13 @@ func TestMigratePersonal(t *testing.T) {
 	if claim == "" {
 		t.Fatal("no claim stream in the export")
 	}
+	// An event of an older schema version, with its byline outside the
+	// personal member: the migration upcasts it before sealing.
+	oldBlog, _ := json.Marshal(map[string]any{"id": "0193a5d0-0000-7000-8000-0000000000b1", "stream": "blog-oldtimer", "type": "blog.BlogCreated",
+		"revision": 0, "recorded": "2016-10-13T01:00:00Z",
+		"data":     map[string]any{"name": "oldtimer", "title": "Since 2009", "owner": "0193a5d0-0000-7000-8000-0000000000b2", "owner_name": "Old Timer"},
+		"metadata": map[string]any{"actor": "system", "visibility": "public", "schema_version": 1}})
+	old.Write(append(oldBlog, '\n'))
 	file := filepath.Join(t.TempDir(), "old.jsonl")
 	if err := os.WriteFile(file, []byte(old.String()), 0o600); err != nil {
 		t.Fatal(err)
@@ -300,6 +307,9 @@ func TestMigratePersonal(t *testing.T) {
 	}
 	if resp, body := call(t, "GET", base+"/api/identity/me/profile", accessToken(t, body), ""); resp.StatusCode != http.StatusOK || !strings.Contains(body, "here since 2009") {
 		t.Errorf("the profile after the migration: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := call(t, "GET", base+"/api/blog/blogs/oldtimer", "", ""); resp.StatusCode != http.StatusOK || !strings.Contains(body, "Old Timer") {
+		t.Errorf("the upcast blog after the migration: %d %s", resp.StatusCode, body)
 	}
 }
 

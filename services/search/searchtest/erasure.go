@@ -102,21 +102,21 @@ func RunErasure(t *testing.T, o ErasureOptions) {
 		Publish: events.ProfilePublish{DisplayName: true, Bio: true}}, events.Owner)
 	put(events.UserStream("u-bo"), events.ProfileUpdated{UserID: "u-bo", Personal: events.ProfileFields{DisplayName: "Bo Lee", City: "杭州"},
 		Publish: events.ProfilePublish{DisplayName: true, City: true}}, events.Owner)
-	put(events.BlogStream("notes"), events.BlogCreated{Name: "notes", Title: "云上笔记", Owner: "u-ada", OwnerName: erasedName}, events.Public)
-	put(events.BlogStream("notes"), events.BlogCoauthorAdded{Blog: "notes", UserID: "u-bo", Name: "Bo Lee"}, events.Public)
+	put(events.BlogStream("notes"), events.BlogCreated{Name: "notes", Title: "云上笔记", Owner: "u-ada", OwnerPersonal: events.OwnerPersonal{OwnerName: erasedName}}, events.Public)
+	put(events.BlogStream("notes"), events.BlogCoauthorAdded{Blog: "notes", UserID: "u-bo", CoauthorPersonal: events.CoauthorPersonal{Name: "Bo Lee"}}, events.Public)
 	disk := events.PostContent{Title: "磁盘抖动排查", Authors: []string{erasedName, "Bo Lee"}, Body: "diskjitterword 的排查过程", Tags: []string{"io"}}
 	put(events.PostStream("notes", "disk"), events.PostPublished{Blog: "notes", Slug: "disk", Revision: 1, Published: time.Now().UTC(),
-		Editor: "u-ada", EditorName: erasedName, PostContent: disk}, events.Public)
+		Editor: "u-ada", EditorPersonal: events.EditorPersonal{EditorName: erasedName}, PostContent: disk}, events.Public)
 	put(events.PostStream("notes", "net"), events.PostPublished{Blog: "notes", Slug: "net", Revision: 1, Published: time.Now().UTC(),
-		Editor: "u-bo", EditorName: "Bo Lee", PostContent: events.PostContent{Title: "网络", Authors: []string{"Bo Lee"}, Body: "networkword"}}, events.Public)
+		Editor: "u-bo", EditorPersonal: events.EditorPersonal{EditorName: "Bo Lee"}, PostContent: events.PostContent{Title: "网络", Authors: []string{"Bo Lee"}, Body: "networkword"}}, events.Public)
 	put(events.ContestStream("c"), events.EntryPublished{ContestID: "c", TeamID: "kites", TeamName: "Kites", Title: "风筝数据看板",
 		Summary: "kiteword", Track: "data", Members: both, PublishedAt: time.Now().UTC(), Finalist: true}, events.Public)
 	put(events.CollectionStream("book"), events.CollectionPublished{ID: "book", Edition: 1, Published: time.Now().UTC(),
 		Chapters:          []events.PublishedChapter{{Blog: "notes", Slug: "disk", Title: "磁盘抖动排查", Revision: 1, Authors: disk.Authors}},
 		CollectionDetails: events.CollectionDetails{Title: "进步集", Language: "zh-CN"}}, events.Public)
-	put(events.BlogStream("gone"), events.BlogCreated{Name: "gone", Title: "要删的博客", Owner: "u-bo", OwnerName: "Bo Lee"}, events.Public)
+	put(events.BlogStream("gone"), events.BlogCreated{Name: "gone", Title: "要删的博客", Owner: "u-bo", OwnerPersonal: events.OwnerPersonal{OwnerName: "Bo Lee"}}, events.Public)
 	wait(put(events.PostStream("gone", "p1"), events.PostPublished{Blog: "gone", Slug: "p1", Revision: 1, Published: time.Now().UTC(),
-		Editor: "u-bo", EditorName: "Bo Lee", PostContent: events.PostContent{Title: "消失", Authors: []string{"Bo Lee"}, Body: "vanishword"}}, events.Public))
+		Editor: "u-bo", EditorPersonal: events.EditorPersonal{EditorName: "Bo Lee"}, PostContent: events.PostContent{Title: "消失", Authors: []string{"Bo Lee"}, Body: "vanishword"}}, events.Public))
 
 	if n := len(find(erasedName).Hits); n < 4 {
 		t.Fatalf("before the erasure %s finds %d documents, want the profile, the post, the entry and the collection", erasedName, n)
@@ -134,7 +134,7 @@ func RunErasure(t *testing.T, o ErasureOptions) {
 	// Later events that still carry the name: a co-author's revision
 	// copying the old authors, and a profile event of the erased account.
 	disk.Body = "diskjitterword 的排查过程，第二稿"
-	put(events.PostStream("notes", "disk"), events.PostRevised{Blog: "notes", Slug: "disk", Revision: 2, Editor: "u-bo", EditorName: "Bo Lee",
+	put(events.PostStream("notes", "disk"), events.PostRevised{Blog: "notes", Slug: "disk", Revision: 2, Editor: "u-bo", EditorPersonal: events.EditorPersonal{EditorName: "Bo Lee"},
 		PostContent: disk}, events.Public)
 	wait(put(events.UserStream("u-ada"), events.ProfileUpdated{UserID: "u-ada", Personal: events.ProfileFields{DisplayName: erasedName},
 		Publish: events.ProfilePublish{DisplayName: true}}, events.Owner))
