@@ -39,21 +39,40 @@ func (ix *Index) Compact(ctx context.Context) error {
 	if !ok {
 		return errors.New("search index: compact: not a scorch index")
 	}
+	sentinelPending, sentinelDone := false, false
 	for ctx.Err() == nil {
 		segs, deleted, live, err := ix.segmentState()
 		if err != nil {
 			return err
 		}
+		if sentinelPending && segs <= 1 {
+			if err := ix.writeSentinel(ctx, true); err != nil {
+				return err
+			}
+			sentinelPending, sentinelDone = false, true
+			continue
+		}
 		if segs <= 1 && !deleted {
 			return nil
 		}
+		if live == compactionSentinel {
+			live = ""
+		}
 		if segs == 1 {
 			if live == "" {
-				// Every document of the segment is deleted: scorch drops a
-				// segment with nothing live at its next merge, which one
-				// document written now brings about; with no document to
-				// write there is nothing to rewrite either.
-				return nil
+				if sentinelDone {
+					// What is left holds the sentinel's bytes only.
+					return nil
+				}
+				// Every document of the lone segment is deleted, and its
+				// file still holds them until a merge replaces it: a
+				// placeholder with no content gives the merge something
+				// to write, and is deleted again after.
+				if err := ix.writeSentinel(ctx, false); err != nil {
+					return err
+				}
+				sentinelPending = true
+				continue
 			}
 			if err := ix.rewrite(ctx, live); err != nil {
 				return err
@@ -120,6 +139,38 @@ func (ix *Index) rewrite(ctx context.Context, id string) error {
 	}
 	batch := ix.idx.NewBatch()
 	if err := batch.Index(id, doc); err != nil {
+		return fmt.Errorf("search index: compact: %w", err)
+	}
+	persisted := make(chan error, 1)
+	batch.SetPersistedCallback(func(err error) {
+		select {
+		case persisted <- err:
+		default:
+		}
+	})
+	if err := ix.idx.Batch(batch); err != nil {
+		return fmt.Errorf("search index: compact: %w", err)
+	}
+	select {
+	case err := <-persisted:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// compactionSentinel is the id of the placeholder Compact writes into an
+// index whose every document is deleted. It has no fields, so no search
+// finds it.
+const compactionSentinel = "\x00yunqi-compaction"
+
+// writeSentinel indexes (or, with remove, deletes) the placeholder and
+// waits until that is persisted.
+func (ix *Index) writeSentinel(ctx context.Context, remove bool) error {
+	batch := ix.idx.NewBatch()
+	if remove {
+		batch.Delete(compactionSentinel)
+	} else if err := batch.Index(compactionSentinel, map[string]any{}); err != nil {
 		return fmt.Errorf("search index: compact: %w", err)
 	}
 	persisted := make(chan error, 1)

@@ -37,7 +37,8 @@ func TestCompactRemovesDeletedBytes(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		batches int // the person's document and the others in as many batches
-	}{{"several segments", 3}, {"one segment", 1}} {
+		alone   bool // the person's document is the index's only one
+	}{{"several segments", 3, false}, {"one segment", 1, false}, {"the person alone", 1, true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "g1")
 			ix, err := Open(dir, Options{})
@@ -54,6 +55,9 @@ func TestCompactRemovesDeletedBytes(t *testing.T) {
 				{ID: search.DeveloperID("u-stays"), Type: search.TypeDeveloper, UserID: "u-stays", Name: "Lin Xiaoxi", City: "杭州"},
 			}
 			docs := append([]search.Document{person}, others...)
+			if tc.alone {
+				docs = docs[:1]
+			}
 			per := (len(docs) + tc.batches - 1) / tc.batches
 			pos := uint64(0)
 			for i := 0; i < len(docs); i += per {
@@ -88,11 +92,15 @@ func TestCompactRemovesDeletedBytes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(res.Hits) != 1 || res.Hits[0].ID != others[1].ID {
-				t.Errorf("after compacting, 杭州 finds %v, want the other developer alone", hitIDs(res))
+			want := others
+			if tc.alone {
+				want = nil
 			}
-			if n, _ := ix.Count(ctx); n != len(others) {
-				t.Errorf("%d documents after compacting, want %d", n, len(others))
+			if tc.alone && len(res.Hits) != 0 || !tc.alone && (len(res.Hits) != 1 || res.Hits[0].ID != others[1].ID) {
+				t.Errorf("after compacting, 杭州 finds %v, want the other developer alone (none when the person was alone)", hitIDs(res))
+			}
+			if n, _ := ix.Count(ctx); n != len(want) {
+				t.Errorf("%d documents after compacting, want %d", n, len(want))
 			}
 			if cp, _ := ix.Checkpoint(ctx); cp != (events.Position{Commit: pos, Prepare: pos}) {
 				t.Errorf("compacting moved the checkpoint to %v", cp)
