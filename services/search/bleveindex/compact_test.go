@@ -36,7 +36,7 @@ func filesHolding(t *testing.T, dir string, needle []byte) []string {
 func TestCompactRemovesDeletedBytes(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
-		batches int // the person's document and the others in as many batches
+		batches int  // the person's document and the others in as many batches
 		alone   bool // the person's document is the index's only one
 	}{{"several segments", 3, false}, {"one segment", 1, false}, {"the person alone", 1, true}} {
 		t.Run(tc.name, func(t *testing.T) {
