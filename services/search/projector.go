@@ -158,11 +158,26 @@ func (p *projection) compactor(ctx context.Context, c Compactor) {
 			return
 		case <-p.compact:
 		}
-		cctx, cancel := context.WithTimeout(ctx, compactWithin)
-		err := c.Compact(cctx)
-		cancel()
-		if err != nil && ctx.Err() == nil {
-			p.log.Error("search index: compacting after an erasure failed; erased documents' bytes may stay in its files until the next one", "err", err)
+		// Once now, and again after the index has persisted what was
+		// still in memory: a deletion the persister writes out after the
+		// first pass leaves a segment with the deleted bytes that only a
+		// later pass sees.
+		for _, wait := range []time.Duration{0, 3 * time.Second, 15 * time.Second} {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+			cctx, cancel := context.WithTimeout(ctx, compactWithin)
+			started := time.Now()
+			err := c.Compact(cctx)
+			cancel()
+			if err == nil {
+				p.log.Debug("search index compacted after an erasure", "took", time.Since(started))
+			}
+			if err != nil && ctx.Err() == nil {
+				p.log.Error("search index: compacting after an erasure failed; erased documents' bytes may stay in its files until the next one", "err", err)
+			}
 		}
 	}
 }

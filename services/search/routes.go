@@ -37,7 +37,6 @@ var Types = []string{TypePost, TypeCollection, TypeStartup, TypeDeveloper, TypeS
 // request is a parsed, checked search request.
 type request struct {
 	Query
-	raw string
 }
 
 // parseRequest reads a search from URL parameters, as the API and the page
@@ -56,7 +55,7 @@ func parseRequest(v url.Values) (request, error) {
 		bad("q", "is %d characters long; a search may be at most %d characters (only its first %d words count)",
 			utf8.RuneCountInString(q), MaxQueryLength, MaxQueryWords)
 	default:
-		req.Q, req.raw = q, q
+		req.Q = q
 	}
 	num := func(name string, def, lo, hi int) int {
 		s := v.Get(name)
@@ -142,10 +141,11 @@ func filterableNames() []string {
 	return names
 }
 
-// response is Meilisearch's search response.
+// response is Meilisearch's search response, without its echo of the
+// query: what a person typed may be someone's name, and the answer (and
+// every cache and log of it) need not carry it back.
 type response struct {
 	Hits               []hitJSON                 `json:"hits"`
-	Query              string                    `json:"query"`
 	ProcessingTimeMs   int64                     `json:"processingTimeMs"`
 	Limit              int                       `json:"limit"`
 	Offset             int                       `json:"offset"`
@@ -186,7 +186,6 @@ func (s *Service) handleSearch(w http.ResponseWriter, r *http.Request) {
 	}
 	out := response{
 		Hits:               make([]hitJSON, 0, len(res.Hits)),
-		Query:              req.raw,
 		Limit:              req.Limit,
 		Offset:             req.Offset,
 		EstimatedTotalHits: res.EstimatedTotalHits,

@@ -122,7 +122,6 @@ type apiResponse struct {
 	EstimatedTotalHits int                       `json:"estimatedTotalHits"`
 	FacetDistribution  map[string]map[string]int `json:"facetDistribution"`
 	ProcessingTimeMs   *int                      `json:"processingTimeMs"`
-	Query              string
 	Limit, Offset      int
 }
 
@@ -222,7 +221,7 @@ func TestAPIContract(t *testing.T) {
 	}
 	f.wait(p)
 	r := f.search(`/api/search?q=generics&filter=blog+%3D+%22goblog%22&facets=blog,tags&limit=2&offset=1`)
-	if len(r.Hits) != 2 || r.EstimatedTotalHits != 3 || r.Limit != 2 || r.Offset != 1 || r.Query != "generics" || r.ProcessingTimeMs == nil {
+	if len(r.Hits) != 2 || r.EstimatedTotalHits != 3 || r.Limit != 2 || r.Offset != 1 || r.ProcessingTimeMs == nil {
 		t.Errorf("response %+v", r)
 	}
 	if r.FacetDistribution["blog"]["goblog"] != 3 || r.FacetDistribution["tags"]["cloud"] != 3 {
