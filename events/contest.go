@@ -1,6 +1,10 @@
 package events
 
-import "time"
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
 
 // Contest streams. Everything of one contest — its rules, teams,
 // submissions, judging and results — is in one stream, contest-<id>,
@@ -272,16 +276,23 @@ type ResultsPublished struct {
 	Results     []ContestResult `json:"results"`
 }
 
-// GalleryMember is a team member as the public gallery shows them: only
-// members who chose a public name are listed.
+// GalleryMember is a team member the public gallery lists with an entry:
+// only members who chose a public name are listed. Their name is not here
+// but in a GalleryMemberNamed of its own, sealed under the member's key:
+// an event has one subject, and an entry names several people.
 type GalleryMember struct {
-	MemberID    string `json:"member_id"`
-	DisplayName string `json:"display_name"`
+	MemberID string `json:"member_id"`
 }
 
-// EntryPublished puts one winning or finalist entry in the public gallery,
-// self-contained so that the search projector and public pages need no
-// other event to show it. It follows ResultsPublished in the same append.
+// EntryPublished puts one winning or finalist entry in the public gallery.
+// Apart from the members' names, which follow it in GalleryMemberNamed
+// events of the same append, it is self-contained, so that the search
+// projector and public pages need no other event to show it. It follows
+// ResultsPublished in the same append.
+//
+// Schema version 2. Version 1 carried each member's display name in
+// Members, in clear and out of reach of an erasure; upcastEntryPublishedV1
+// drops those names.
 type EntryPublished struct {
 	ContestID          string          `json:"contest_id"`
 	ContestNameZH      string          `json:"contest_name_zh"`
@@ -306,6 +317,57 @@ type EntryPublished struct {
 	SubmissionRevision int             `json:"submission_revision"`
 }
 
+// GalleryMemberPersonal is the name a member shows with a published entry.
+type GalleryMemberPersonal struct {
+	DisplayName string `json:"display_name"`
+}
+
+// GalleryMemberNamed names one member of a published entry, with
+// Metadata.Subject the member, so that erasing the member makes the name
+// read as nothing in every copy of the log while the entry keeps its
+// team and its other members. Each follows its entry's EntryPublished in
+// the same append, one per member the entry lists. It is public, like
+// the entry.
+type GalleryMemberNamed struct {
+	ContestID string                `json:"contest_id"`
+	TeamID    string                `json:"team_id"`
+	MemberID  string                `json:"member_id"`
+	Personal  GalleryMemberPersonal `json:"personal"`
+}
+
+// upcastEntryPublishedV1 drops the display names version 1 carried in
+// members. Nothing replaces them in the event: a projection that shows an
+// old entry's names takes them from the team's roster in the same stream
+// (TeamCreated, TeamMemberJoined), which holds them sealed per member.
+// Members are edited as raw JSON objects so that any other member field a
+// writer put there survives.
+func upcastEntryPublishedV1(e Event) (Event, error) {
+	var data map[string]json.RawMessage
+	if err := json.Unmarshal(e.Data, &data); err != nil {
+		return e, err
+	}
+	raw, ok := data["members"]
+	if !ok || string(raw) == "null" {
+		return e, nil
+	}
+	var members []map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &members); err != nil {
+		return e, fmt.Errorf("members: %w", err)
+	}
+	for _, m := range members {
+		delete(m, "display_name")
+	}
+	b, err := json.Marshal(members)
+	if err != nil {
+		return e, err
+	}
+	data["members"] = b
+	if e.Data, err = json.Marshal(data); err != nil {
+		return e, err
+	}
+	return e, nil
+}
+
 func registerContest(r *Registry) {
 	r.Register("contest.ContestCreated", ContestCreated{}, 1)
 	r.Register("contest.ContestScheduleChanged", ContestScheduleChanged{}, 1)
@@ -324,5 +386,7 @@ func registerContest(r *Registry) {
 	r.Register("contest.EntryShortlisted", EntryShortlisted{}, 1)
 	r.Register("contest.FinalistPromoted", FinalistPromoted{}, 1)
 	r.Register("contest.ResultsPublished", ResultsPublished{}, 1)
-	r.Register("contest.EntryPublished", EntryPublished{}, 1)
+	r.Register("contest.EntryPublished", EntryPublished{}, 2)
+	r.RegisterUpcaster("contest.EntryPublished", 1, upcastEntryPublishedV1)
+	r.Register("contest.GalleryMemberNamed", GalleryMemberNamed{}, 1)
 }

@@ -45,13 +45,30 @@ type Contest struct {
 	Latest map[scoreKey]int // index into Scores
 
 	Results *events.ResultsPublished
-	Gallery []events.EntryPublished
+	Gallery []GalleryEntry
 
 	// erased tells whether an account has been erased (nil: none are), so
 	// that a contest folded after an erasure never takes the person's
-	// name in: the gallery's names are public data of the log that no key
-	// seals.
+	// name in, even from an event that still carries it (a log read
+	// without the sealing store, or one the key's destruction has not
+	// reached yet).
 	erased func(id string) bool
+}
+
+// GalleryEntry is a published entry with the names of the members it
+// lists. The names come from the GalleryMemberNamed events that follow
+// the entry; Members shadows the embedded EntryPublished's (ids only),
+// which is left empty so that the entry has one list of members.
+type GalleryEntry struct {
+	events.EntryPublished
+	Members []GalleryName `json:"members"`
+}
+
+// GalleryName is a member as the gallery shows them; DisplayName is empty
+// for an erased person.
+type GalleryName struct {
+	MemberID    string `json:"member_id"`
+	DisplayName string `json:"display_name"`
 }
 
 type scoreKey struct{ judge, team, round string }
@@ -401,14 +418,58 @@ func (c *Contest) Apply(p any, at time.Time) {
 			}
 		}
 	case events.EntryPublished:
-		e.Members = slices.Clone(e.Members)
-		for i := range e.Members {
-			if c.isErased(e.Members[i].MemberID) {
-				e.Members[i].DisplayName = ""
+		c.Gallery = append(c.Gallery, c.galleryEntryOf(e))
+	case events.GalleryMemberNamed:
+		name := e.Personal.DisplayName
+		if c.isErased(e.MemberID) {
+			name = ""
+		}
+		// The entry it names is the last one of its team: the named
+		// events follow their entry in one append.
+		for g := len(c.Gallery) - 1; g >= 0; g-- {
+			if c.Gallery[g].TeamID == e.TeamID {
+				c.Gallery[g].name(e.MemberID, name)
+				break
 			}
 		}
-		c.Gallery = append(c.Gallery, e)
 	}
+}
+
+// galleryEntryOf lists an entry's members named as their team's roster
+// names them, until the GalleryMemberNamed that follow set the names
+// published with the entry. The roster matters for entries published at
+// version 1, whose names the upcaster
+// drops and for which no GalleryMemberNamed exists (nor can be added to a
+// migrated log, which keeps every event's revision): the roster holds the
+// very names the entry showed, sealed per member, so the gallery shows
+// them as before and an erasure takes them away just the same. Only
+// members who chose a public name are named, as the entry was.
+func (c *Contest) galleryEntryOf(e events.EntryPublished) GalleryEntry {
+	g := GalleryEntry{EntryPublished: e, Members: make([]GalleryName, 0, len(e.Members))}
+	g.EntryPublished.Members = nil
+	t := c.Teams[e.TeamID]
+	for _, m := range e.Members {
+		n := GalleryName{MemberID: m.MemberID}
+		if t != nil && !c.isErased(m.MemberID) {
+			if i := slices.IndexFunc(t.Members, func(tm Member) bool { return tm.ID == m.MemberID }); i >= 0 && t.Members[i].PublicName {
+				n.DisplayName = t.Members[i].DisplayName
+			}
+		}
+		g.Members = append(g.Members, n)
+	}
+	return g
+}
+
+// name sets a member's name in a new slice: readers may hold the old one
+// (see publicView).
+func (g *GalleryEntry) name(id, name string) {
+	i := slices.IndexFunc(g.Members, func(m GalleryName) bool { return m.MemberID == id })
+	if i < 0 {
+		return
+	}
+	ms := slices.Clone(g.Members)
+	ms[i].DisplayName = name
+	g.Members = ms
 }
 
 func (c *Contest) isErased(id string) bool { return c.erased != nil && c.erased(id) }
@@ -417,13 +478,14 @@ func (c *Contest) isErased(id string) bool { return c.erased != nil && c.erased(
 // contest copied them. The teams keep the member and the gallery keeps
 // the entry, with "erased person" where the name was: an entry belongs to
 // its team. No event says so, because the log already reads as nothing
-// where the personal data was once the key is gone, except for the
-// gallery's published names, which isErased keeps out of every fold.
+// where the personal data was once the key is gone. The member's choice
+// of a public name goes too, as in a fold of the log after the erasure,
+// so that no later entry lists them.
 func (c *Contest) forget(id string) {
 	for _, t := range c.Teams {
 		for i := range t.Members {
 			if t.Members[i].ID == id {
-				t.Members[i].DisplayName, t.Members[i].Organization = "", ""
+				t.Members[i].DisplayName, t.Members[i].Organization, t.Members[i].PublicName = "", "", false
 			}
 		}
 		for i := range t.History {
@@ -436,18 +498,7 @@ func (c *Contest) forget(id string) {
 		j.DisplayName, j.Organization = "", ""
 	}
 	for g := range c.Gallery {
-		ms := c.Gallery[g].Members
-		if !slices.ContainsFunc(ms, func(m events.GalleryMember) bool { return m.MemberID == id }) {
-			continue
-		}
-		// A new slice: readers may hold the old one (see publicView).
-		ms = slices.Clone(ms)
-		for i := range ms {
-			if ms[i].MemberID == id {
-				ms[i].DisplayName = ""
-			}
-		}
-		c.Gallery[g].Members = ms
+		c.Gallery[g].name(id, "")
 	}
 }
 
@@ -467,7 +518,7 @@ func (t *Team) OwnerTimeline() []Step {
 func visibility(p any) events.Visibility {
 	switch p.(type) {
 	case events.ContestCreated, events.ContestScheduleChanged, events.ContestPhaseChanged, events.RubricPublished,
-		events.ResultsPublished, events.EntryPublished:
+		events.ResultsPublished, events.EntryPublished, events.GalleryMemberNamed:
 		return events.Public
 	case events.JudgeAssigned, events.ConflictDeclared, events.ScoreRecorded, events.EntryJudgesAssigned:
 		return events.Staff
@@ -484,6 +535,8 @@ func subject(p any) string {
 		return e.MemberID
 	case events.JudgeAssigned:
 		return e.JudgeID
+	case events.GalleryMemberNamed:
+		return e.MemberID
 	}
 	return ""
 }

@@ -778,12 +778,20 @@ func (c *Contest) publish(cmd PublishResults, now time.Time, emit emit) error {
 	}
 	emit(res)
 	for _, r := range res.Results {
-		emit(c.galleryEntry(c.Teams[r.TeamID], r, now))
+		entry, names := c.galleryEntry(c.Teams[r.TeamID], r, now)
+		emit(entry)
+		for _, n := range names {
+			emit(n)
+		}
 	}
 	return nil
 }
 
-func (c *Contest) galleryEntry(t *Team, r events.ContestResult, now time.Time) events.EntryPublished {
+// galleryEntry is a team's entry for the gallery and the names it shows,
+// one event per member who chose a public name, each sealed under that
+// member's key. An erased member is not listed: they have no name to
+// show and no key to seal one with.
+func (c *Contest) galleryEntry(t *Team, r events.ContestResult, now time.Time) (events.EntryPublished, []events.GalleryMemberNamed) {
 	e := t.Submitted
 	tr, _ := c.track(e.Track)
 	g := events.EntryPublished{ContestID: c.ID, ContestNameZH: c.NameZH, ContestNameEN: c.NameEN, Year: c.Year,
@@ -793,10 +801,13 @@ func (c *Contest) galleryEntry(t *Team, r events.ContestResult, now time.Time) e
 	if a, ok := c.award(r.Award); ok {
 		g.AwardNameZH, g.AwardNameEN = a.NameZH, a.NameEN
 	}
+	var names []events.GalleryMemberNamed
 	for _, m := range t.Members {
-		if m.PublicName {
-			g.Members = append(g.Members, events.GalleryMember{MemberID: m.ID, DisplayName: m.DisplayName})
+		if m.PublicName && !c.isErased(m.ID) {
+			g.Members = append(g.Members, events.GalleryMember{MemberID: m.ID})
+			names = append(names, events.GalleryMemberNamed{ContestID: c.ID, TeamID: t.ID, MemberID: m.ID,
+				Personal: events.GalleryMemberPersonal{DisplayName: m.DisplayName}})
 		}
 	}
-	return g
+	return g, names
 }

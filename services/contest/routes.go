@@ -135,9 +135,9 @@ func (s *Service) handleGallery(w http.ResponseWriter, r *http.Request) {
 }
 
 type galleryResponse struct {
-	Contest   string                  `json:"contest"`
-	Published bool                    `json:"published"`
-	Entries   []events.EntryPublished `json:"entries"`
+	Contest   string         `json:"contest"`
+	Published bool           `json:"published"`
+	Entries   []GalleryEntry `json:"entries"`
 }
 
 type namedInput struct {

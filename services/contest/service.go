@@ -306,7 +306,7 @@ func (v *publicView) list() []ContestSummary {
 	return out
 }
 
-func (v *publicView) contest(id string) (ContestSummary, []events.EntryPublished, bool) {
+func (v *publicView) contest(id string) (ContestSummary, []GalleryEntry, bool) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	c := v.contests[id]

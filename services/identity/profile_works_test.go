@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"path/filepath"
@@ -78,9 +79,9 @@ func TestProfileListsPublishedEntriesOfListedMembers(t *testing.T) {
 	// The absent member is on the team but chose no public name, so the
 	// event does not list them.
 	f.publishElsewhere(events.ContestStream("yunqi2013"), galleryEntry("team-1",
-		events.GalleryMember{MemberID: listed, DisplayName: "Listed"},
-		events.GalleryMember{MemberID: hidden, DisplayName: "Hidden"},
-		events.GalleryMember{MemberID: nameless, DisplayName: "Nameless"}))
+		events.GalleryMember{MemberID: listed},
+		events.GalleryMember{MemberID: hidden},
+		events.GalleryMember{MemberID: nameless}))
 
 	p := f.person(listed)
 	if len(p.Entries) != 1 {
@@ -127,7 +128,7 @@ func TestProfileListsPublishedEntriesOfListedMembers(t *testing.T) {
 
 	// Published again with other members, the entry moves with them.
 	f.publishElsewhere(events.ContestStream("yunqi2013"), galleryEntry("team-1",
-		events.GalleryMember{MemberID: absent, DisplayName: "Absent"}))
+		events.GalleryMember{MemberID: absent}))
 	if p := f.person(listed); len(p.Entries) != 0 {
 		t.Fatalf("entry stayed with a member no longer listed: %+v", p.Entries)
 	}
@@ -213,6 +214,19 @@ func TestProfileWorksIgnoreNonPublicEvents(t *testing.T) {
 		if got, want := len(w.entriesOf(string(vis))), map[bool]int{true: 1}[vis == events.Public]; got != want {
 			t.Errorf("%s event: %d entries listed, want %d", vis, got, want)
 		}
+	}
+}
+
+// TestProfileWorksListVersion1Entries: an entry written at version 1,
+// with its members' names in it, is listed for the members it names by
+// id; its upcaster drops only the names.
+func TestProfileWorksListVersion1Entries(t *testing.T) {
+	w := newWorks(nil, nil)
+	w.apply(events.Event{ID: events.NewID(), Stream: events.ContestStream("old"), Type: "contest.EntryPublished",
+		Data:     json.RawMessage(`{"contest_id":"old","team_id":"t","title":"Old entry","members":[{"member_id":"u-ada","display_name":"Ada Wong"}]}`),
+		Metadata: events.Metadata{SchemaVersion: 1, Visibility: events.Public}}, nil)
+	if got := w.entriesOf("u-ada"); len(got) != 1 || got[0].Title != "Old entry" {
+		t.Errorf("a version 1 entry lists %+v for its member", got)
 	}
 }
 

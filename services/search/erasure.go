@@ -26,7 +26,10 @@ import (
 // indexed post and collection has, and which gallery entries name whom.
 // It keeps names as keys (a hash of blog and name), never as text: what
 // it keeps of an erased person is the keys of their names, which later
-// events that still carry the names are checked against.
+// events that still carry the names are checked against. The gallery
+// entries are the exception: their documents are written from memory as
+// their names arrive, so the memory holds each entry's names until the
+// person is erased, and then forgets them.
 
 // memory is the projector's record of who is named where. Only the
 // projector's goroutine uses it.
@@ -39,7 +42,7 @@ type memory struct {
 	deleted map[string]bool
 	// entries holds each gallery entry as indexed (erased members left
 	// out), entriesOf the entries naming each account.
-	entries   map[string]events.EntryPublished
+	entries   map[string]galleryEntry
 	entriesOf map[string]map[string]bool
 	// collections maps a collection to its newest edition's blogs and
 	// authors' keys.
@@ -50,9 +53,16 @@ type collectionMemory struct {
 	blogs, keys map[string]bool
 }
 
+// galleryEntry is an entry and the names of its members (member id →
+// name) from its GalleryMemberNamed events.
+type galleryEntry struct {
+	entry events.EntryPublished
+	names map[string]string
+}
+
 func newMemory() *memory {
 	return &memory{names: map[string]map[string]bool{}, erased: map[string]bool{}, erasedKeys: map[string]bool{},
-		posts: map[string]map[string][]string{}, deleted: map[string]bool{}, entries: map[string]events.EntryPublished{},
+		posts: map[string]map[string][]string{}, deleted: map[string]bool{}, entries: map[string]galleryEntry{},
 		entriesOf: map[string]map[string]bool{}, collections: map[string]collectionMemory{}}
 }
 
@@ -117,12 +127,26 @@ func (m *memory) learn(e events.Event, payload any) {
 			return
 		}
 		id := SubmissionID(v.ContestID, v.TeamID)
-		m.entries[id] = m.withoutErased(v)
+		// Published again, an entry is named again by the events that
+		// follow it.
+		m.entries[id] = galleryEntry{entry: m.withoutErased(v), names: map[string]string{}}
 		for _, g := range v.Members {
 			if m.entriesOf[g.MemberID] == nil {
 				m.entriesOf[g.MemberID] = map[string]bool{}
 			}
 			m.entriesOf[g.MemberID][id] = true
+		}
+	case events.GalleryMemberNamed:
+		g, ok := m.entries[SubmissionID(v.ContestID, v.TeamID)]
+		if !public || !ok || !slices.ContainsFunc(g.entry.Members, func(gm events.GalleryMember) bool { return gm.MemberID == v.MemberID }) {
+			return
+		}
+		// An erased member's name reads as null; one that still reads (a
+		// log not behind the sealing store) is not taken either.
+		if name := cleanText(v.Personal.DisplayName); name != "" && !m.erased[v.MemberID] {
+			g.names[v.MemberID] = name
+		} else {
+			delete(g.names, v.MemberID)
 		}
 	case events.CollectionPublished:
 		if !public {
@@ -145,7 +169,11 @@ func (m *memory) learn(e events.Event, payload any) {
 			m.erasedKeys[k] = true
 		}
 		for id := range m.entriesOf[v.UserID] {
-			m.entries[id] = m.withoutErased(m.entries[id])
+			if g, ok := m.entries[id]; ok {
+				g.entry = m.withoutErased(g.entry)
+				delete(g.names, v.UserID)
+				m.entries[id] = g
+			}
 		}
 	}
 }
@@ -189,8 +217,8 @@ func (p *projection) erasureOps(ctx context.Context, user string) ([]op, error) 
 	ops := []op{{id: DeveloperID(user)}}
 	keys := m.names[user]
 	for _, id := range sortedKeys(m.entriesOf[user]) {
-		if e, ok := m.entries[id]; ok {
-			d := SubmissionDocument(e)
+		if g, ok := m.entries[id]; ok {
+			d := SubmissionDocument(g.entry, g.names)
 			ops = append(ops, op{id: id, doc: &d})
 		}
 	}

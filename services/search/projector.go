@@ -381,7 +381,7 @@ func (p *projection) project(ctx context.Context, e events.Event, learn, index b
 			return one(o), false, err
 		}
 	case events.CategoryContest:
-		if e.Type != typeEntryPublished {
+		if e.Type != typeEntryPublished && e.Type != typeGalleryMemberNamed {
 			return nil, false, nil
 		}
 		payload, ok := p.decode(e)

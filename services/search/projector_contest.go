@@ -8,9 +8,19 @@ import (
 )
 
 // Contest entries are searchable once published in the gallery. Of a
-// contest's stream only EntryPublished is decoded: teams, drafts, judges
-// and scores (with the people behind them) are never read. The event is
-// self-contained and final, so each one is an upsert and nothing deletes.
+// contest's stream only EntryPublished and the GalleryMemberNamed events
+// that follow it are decoded: teams, drafts, judges and scores (with the
+// people behind them) are never read. An entry is final, so each of
+// those events is an upsert of its document and nothing deletes. The
+// names come one event per member, so the document is written from the
+// entry as the projector remembers it (erasure.go) with the names known
+// so far; the last event of the append writes it whole.
+//
+// Entries published at version 1 of EntryPublished named their members in
+// the entry itself; the upcaster drops those names and no
+// GalleryMemberNamed exists for them, so they are indexed without
+// authors. The names are still in the teams' events, which this
+// projector does not read.
 
 // SubmissionID is the index id of a published contest entry.
 func SubmissionID(contestID, teamID string) string {
@@ -20,15 +30,20 @@ func SubmissionID(contestID, teamID string) string {
 // AwardFinalist is the award facet of a finalist entry without an award.
 const AwardFinalist = "finalist"
 
-const typeEntryPublished = "contest.EntryPublished"
+const (
+	typeEntryPublished     = "contest.EntryPublished"
+	typeGalleryMemberNamed = "contest.GalleryMemberNamed"
+)
 
 // SubmissionDocument is the search document of a gallery entry. Authors
-// are the members who chose a public name (the event lists no one else);
-// their member ids are not indexed.
-func SubmissionDocument(e events.EntryPublished) Document {
+// are the members who chose a public name (the event lists no one else),
+// in the entry's order, named by names (member id → the name of their
+// GalleryMemberNamed); a member without a name there is left out. Member
+// ids are not indexed.
+func SubmissionDocument(e events.EntryPublished, names map[string]string) Document {
 	var authors []string
 	for _, m := range e.Members {
-		authors = append(authors, m.DisplayName)
+		authors = append(authors, names[m.MemberID])
 	}
 	summary := cleanText(e.Summary)
 	body := []string{cleanText(e.TeamName), summary}
@@ -63,16 +78,25 @@ func SubmissionDocument(e events.EntryPublished) Document {
 	return d
 }
 
-// projectContest maps a published entry; every other contest event is
-// ignored without being decoded.
+// projectContest writes a published entry's document as the memory
+// holds it after the event: the entry, or one more of its names.
 func (p *projection) projectContest(e events.Event, payload any) op {
 	if e.Metadata.Visibility != events.Public {
 		return op{ignore: true}
 	}
-	v, ok := payload.(events.EntryPublished)
-	if !ok || v.ContestID == "" || v.TeamID == "" {
+	var id string
+	switch v := payload.(type) {
+	case events.EntryPublished:
+		id = SubmissionID(v.ContestID, v.TeamID)
+	case events.GalleryMemberNamed:
+		id = SubmissionID(v.ContestID, v.TeamID)
+	default:
 		return op{ignore: true}
 	}
-	d := SubmissionDocument(p.mem.withoutErased(v))
+	g, ok := p.mem.entries[id]
+	if !ok || g.entry.ContestID == "" || g.entry.TeamID == "" {
+		return op{ignore: true}
+	}
+	d := SubmissionDocument(g.entry, g.names)
 	return op{id: d.ID, doc: &d}
 }

@@ -147,10 +147,12 @@ func TestPublishedContestEntries(t *testing.T) {
 	// A draft is the team's business, never the index's.
 	f.appendTo(stream, events.SubmissionSaved{ContestID: "yunqi-2013", TeamID: "t1", Title: "秘密草稿 secretdraft", Summary: "draft"}, events.Owner)
 	entry := events.EntryPublished{ContestID: "yunqi-2013", ContestNameZH: "2013 云栖开发者大赛", Year: 2013, TeamID: "t1", TeamName: "西湖队",
-		Members: []events.GalleryMember{{MemberID: "u-member-1", DisplayName: "王小明"}}, Title: "城市交通大脑", Summary: "用数据疏导城市交通。",
+		Members: []events.GalleryMember{{MemberID: "u-member-1"}}, Title: "城市交通大脑", Summary: "用数据疏导城市交通。",
 		Track: "smart-city", TrackNameZH: "智慧城市", TrackNameEN: "Smart city", Rank: 3, Finalist: true,
 		PublishedAt: time.Date(2013, 10, 23, 20, 0, 0, 0, time.UTC)}
 	f.appendTo(stream, entry, events.Public)
+	f.appendTo(stream, events.GalleryMemberNamed{ContestID: "yunqi-2013", TeamID: "t1", MemberID: "u-member-1",
+		Personal: events.GalleryMemberPersonal{DisplayName: "王小明"}}, events.Public)
 	gold := entry
 	gold.TeamID, gold.TeamName, gold.Title, gold.Members, gold.Award, gold.AwardNameZH, gold.AwardNameEN = "t2", "钱塘队", "农田物联网", nil, "gold", "金奖", "Gold"
 	f.wait(f.appendTo(stream, gold, events.Public))
@@ -255,5 +257,66 @@ func TestDeveloperProfilesOnlyPublishedFields(t *testing.T) {
 		Personal: events.ProfileFields{DisplayName: "杜勇", Skills: []string{"Go"}}}, events.Owner))
 	if docs := f.stored(search.TypeDeveloper); len(docs) != 0 {
 		t.Errorf("after unpublishing everything: %+v", docs)
+	}
+}
+
+// TestGalleryNamesFromTheirEvents: an entry's authors are the names of
+// its GalleryMemberNamed events, for the members it lists, and only
+// public ones; a name that reads as null (its person erased) names
+// nobody; an entry written at version 1 is indexed without the names it
+// carried, which its upcaster drops.
+func TestGalleryNamesFromTheirEvents(t *testing.T) {
+	f := newFixture(t)
+	stream := events.ContestStream("c")
+	named := func(member, name string) events.GalleryMemberNamed {
+		return events.GalleryMemberNamed{ContestID: "c", TeamID: "kites", MemberID: member, Personal: events.GalleryMemberPersonal{DisplayName: name}}
+	}
+	f.appendTo(stream, events.EntryPublished{ContestID: "c", TeamID: "kites", TeamName: "Kites", Title: "风筝 kiteword", Finalist: true,
+		Members: []events.GalleryMember{{MemberID: "u-ada"}, {MemberID: "u-bo"}, {MemberID: "u-cy"}}}, events.Public)
+	f.appendTo(stream, named("u-bo", "Bo Lee"), events.Public)
+	f.appendTo(stream, named("u-ada", "Ada Wong"), events.Public)
+	f.appendTo(stream, named("u-cy", "Cy Hidden"), events.Owner)
+	f.appendTo(stream, named("u-dee", "Dee Stranger"), events.Public)
+	f.wait(f.appendTo(stream, events.GalleryMemberNamed{ContestID: "c", TeamID: "kites", MemberID: "u-cy"}, events.Public))
+	authors := func(q string) []string {
+		t.Helper()
+		res, err := f.svc.Index().Search(context.Background(), search.Query{Q: q, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Hits) != 1 || res.Hits[0].Type != search.TypeSubmission {
+			t.Fatalf("q=%s finds %+v, want the one entry", q, res.Hits)
+		}
+		return res.Hits[0].Authors
+	}
+	if got := authors("kiteword"); strings.Join(got, ",") != "Ada Wong,Bo Lee" {
+		t.Errorf("authors %v, want Ada Wong and Bo Lee in the entry's order", got)
+	}
+	for _, q := range []string{"Hidden", "Stranger"} {
+		if r := f.search("/api/search?q=" + q); len(r.Hits) != 0 {
+			t.Errorf("q=%s finds %+v: a name that is not public or not the entry's is indexed", q, r.Hits)
+		}
+	}
+
+	// A name that reads as null replaces the one before: the document is
+	// written again without it.
+	f.wait(f.appendTo(stream, events.GalleryMemberNamed{ContestID: "c", TeamID: "kites", MemberID: "u-ada"}, events.Public))
+	if got := authors("kiteword"); strings.Join(got, ",") != "Bo Lee" {
+		t.Errorf("after Ada's name reads as null the authors are %v, want Bo Lee", got)
+	}
+
+	v1 := events.Proposed{ID: events.NewID(), Type: "contest.EntryPublished", Metadata: events.Metadata{SchemaVersion: 1, Visibility: events.Public},
+		Data: json.RawMessage(`{"contest_id":"old","team_id":"t","team_name":"Old","title":"旧作品 oldword","finalist":true,` +
+			`"members":[{"member_id":"u-ed","display_name":"Edwardclear"}]}`)}
+	res, err := f.store.Append(context.Background(), events.ContestStream("old"), events.Any, v1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.wait(res.Position)
+	if got := authors("oldword"); len(got) != 0 {
+		t.Errorf("a version 1 entry is indexed with authors %v", got)
+	}
+	if r := f.search("/api/search?q=Edwardclear"); len(r.Hits) != 0 {
+		t.Errorf("a version 1 entry's clear name is indexed: %+v", r.Hits)
 	}
 }

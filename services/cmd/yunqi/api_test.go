@@ -71,7 +71,7 @@ func TestAPIAnswersMatchTheDocument(t *testing.T) {
 	for stream, payload := range map[string]any{
 		events.ContestStream("yunqi2013"): events.EntryPublished{ContestID: "yunqi2013", ContestNameZH: "2013 云栖开发者大赛",
 			ContestNameEN: "Yunqi Developer Contest 2013", Year: 2013, TeamID: "t1", TeamName: "西溪",
-			Members: []events.GalleryMember{{MemberID: created.ID, DisplayName: "杜勇"}}, Title: "西溪观鸟", Track: "mobile",
+			Members: []events.GalleryMember{{MemberID: created.ID}}, Title: "西溪观鸟", Track: "mobile",
 			Award: "gold", AwardNameZH: "金奖", AwardNameEN: "Gold", Rank: 1, Finalist: true, PublishedAt: time.Now().UTC()},
 		events.PostStream("progress", "01"): events.PostImported{Blog: "progress", Slug: "01", PostContent: events.PostContent{
 			Title: "上云一年", Authors: []string{"杜勇"}, Date: time.Date(2015, 3, 9, 0, 0, 0, 0, time.UTC), Body: "…", ContentHash: "h"}},

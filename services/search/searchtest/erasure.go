@@ -97,7 +97,10 @@ func RunErasure(t *testing.T, o ErasureOptions) {
 		return nil
 	}
 
-	both := []events.GalleryMember{{MemberID: "u-ada", DisplayName: erasedName}, {MemberID: "u-bo", DisplayName: "Bo Lee"}}
+	both := []events.GalleryMember{{MemberID: "u-ada"}, {MemberID: "u-bo"}}
+	named := func(member, name string) events.GalleryMemberNamed {
+		return events.GalleryMemberNamed{ContestID: "c", TeamID: "kites", MemberID: member, Personal: events.GalleryMemberPersonal{DisplayName: name}}
+	}
 	put(events.UserStream("u-ada"), events.ProfileUpdated{UserID: "u-ada", Personal: events.ProfileFields{DisplayName: erasedName, Bio: "云存储工程师"},
 		Publish: events.ProfilePublish{DisplayName: true, Bio: true}}, events.Owner)
 	put(events.UserStream("u-bo"), events.ProfileUpdated{UserID: "u-bo", Personal: events.ProfileFields{DisplayName: "Bo Lee", City: "杭州"},
@@ -111,6 +114,8 @@ func RunErasure(t *testing.T, o ErasureOptions) {
 		Editor: "u-bo", EditorPersonal: events.EditorPersonal{EditorName: "Bo Lee"}, PostContent: events.PostContent{Title: "网络", Authors: []string{"Bo Lee"}, Body: "networkword"}}, events.Public)
 	put(events.ContestStream("c"), events.EntryPublished{ContestID: "c", TeamID: "kites", TeamName: "Kites", Title: "风筝数据看板",
 		Summary: "kiteword", Track: "data", Members: both, PublishedAt: time.Now().UTC(), Finalist: true}, events.Public)
+	put(events.ContestStream("c"), named("u-ada", erasedName), events.Public)
+	put(events.ContestStream("c"), named("u-bo", "Bo Lee"), events.Public)
 	put(events.CollectionStream("book"), events.CollectionPublished{ID: "book", Edition: 1, Published: time.Now().UTC(),
 		Chapters:          []events.PublishedChapter{{Blog: "notes", Slug: "disk", Title: "磁盘抖动排查", Revision: 1, Authors: disk.Authors}},
 		CollectionDetails: events.CollectionDetails{Title: "进步集", Language: "zh-CN"}}, events.Public)
@@ -132,7 +137,10 @@ func RunErasure(t *testing.T, o ErasureOptions) {
 
 	wait(put(events.UserStream("u-ada"), events.AccountErased{UserID: "u-ada", By: events.ErasedBySelf}, events.Owner))
 	// Later events that still carry the name: a co-author's revision
-	// copying the old authors, and a profile event of the erased account.
+	// copying the old authors, a gallery name of the erased account (its
+	// sealed name reads as null after the erasure; this log does not
+	// seal), and a profile event of the erased account.
+	put(events.ContestStream("c"), named("u-ada", erasedName), events.Public)
 	disk.Body = "diskjitterword 的排查过程，第二稿"
 	put(events.PostStream("notes", "disk"), events.PostRevised{Blog: "notes", Slug: "disk", Revision: 2, Editor: "u-bo", EditorPersonal: events.EditorPersonal{EditorName: "Bo Lee"},
 		PostContent: disk}, events.Public)
