@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"maps"
 	"net/http"
 	"os"
@@ -14,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/yunqi-town/yunqi/events"
+	"github.com/yunqi-town/yunqi/events/esdbstore/esdbtest"
 	"github.com/yunqi-town/yunqi/services/identity"
 )
 
@@ -321,5 +324,84 @@ func assertContains(t *testing.T, file, needle string) {
 	}
 	if !bytes.Contains(b, []byte(needle)) {
 		t.Fatalf("%s does not hold %q", filepath.Base(file), needle)
+	}
+}
+
+// TestErasureOnEventStoreDB: on the production path the key store lives
+// in the event store; personal data reaches the server sealed, and after
+// an erasure no event the server holds reads as the person, whoever opens
+// it with the master key.
+func TestErasureOnEventStoreDB(t *testing.T) {
+	es := esdbtest.Start(t)
+	data := t.TempDir()
+	base, _ := serve(t, data, append([]string{"--eventstore", es.URL()}, rateOff...)...)
+	waitUntil(t, func() bool { code, _ := get(t, base+"/readyz"); return code == 200 })
+	const email, name, pw = "esdb.shred@example.com", "Kurrent Shredded", "correct horse battery staple"
+	if resp, body := call(t, "POST", base+"/api/identity/users", "", `{"email":"`+email+`","password":"`+pw+`","display_name":"`+name+`"}`); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("sign-up: %d %s", resp.StatusCode, body)
+	}
+	resp, body := call(t, "POST", base+"/api/identity/tokens", "", `{"email":"`+email+`","password":"`+pw+`"}`)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("log-in: %d %s", resp.StatusCode, body)
+	}
+	token := accessToken(t, body)
+
+	all := func() []events.Event {
+		t.Helper()
+		evs, err := es.Store().ReadAll(t.Context(), events.ReadAllOptions{Count: 10000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return evs
+	}
+	holds := func(evs []events.Event, s string) bool {
+		for _, e := range evs {
+			if bytes.Contains(e.Data, []byte(s)) || bytes.Contains([]byte(e.Stream), []byte(s)) {
+				return true
+			}
+		}
+		return false
+	}
+	before := all()
+	if holds(before, email) || holds(before, name) {
+		t.Fatal("the event store holds the member's personal data in clear")
+	}
+	keyStreams := 0
+	for _, e := range before {
+		if strings.HasPrefix(e.Stream, "datakey-") {
+			keyStreams++
+		}
+	}
+	if keyStreams == 0 {
+		t.Fatal("no data key is kept in the event store")
+	}
+	c := commonConfig{Data: data}
+	openAll := func() []events.Event {
+		t.Helper()
+		p, err := openPersonalLog(t.Context(), &c, es.URL(), false, slog.New(slog.DiscardHandler), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		evs, err := p.ReadAll(t.Context(), events.ReadAllOptions{Count: 10000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return evs
+	}
+	if opened := openAll(); !holds(opened, email) || !holds(opened, name) {
+		t.Fatal("before the erasure the master key does not open the person's data: the check below would prove nothing")
+	}
+
+	if resp, body := call(t, "DELETE", base+"/api/identity/me", token, `{"password":"`+pw+`"}`); resp.StatusCode != http.StatusOK {
+		t.Fatalf("erasure: %d %s", resp.StatusCode, body)
+	}
+	// Whoever holds the master key opens the server's events: nothing of
+	// the person reads any more.
+	if opened := openAll(); holds(opened, email) || holds(opened, name) {
+		t.Error("after the erasure, the events opened with the master key still show the person")
+	}
+	if resp, _ := call(t, "POST", base+"/api/identity/tokens", "", `{"email":"`+email+`","password":"`+pw+`"}`); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("log-in after erasure: %d, want 401", resp.StatusCode)
 	}
 }
