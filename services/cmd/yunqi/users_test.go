@@ -228,7 +228,7 @@ func TestKeysRotateWhileServing(t *testing.T) {
 	if _, err := runCmd(t, "keys", "rotate", "--data", filepath.Join(t.TempDir(), "typo")); err == nil || !strings.Contains(err.Error(), "no data directory at") {
 		t.Errorf("rotate on a missing data dir: %v", err)
 	}
-	// The keys dir also holds other secrets (the notifier's unsubscribe key);
+	// The keys dir also holds other secrets (the master key);
 	// only signing keys count here.
 	if signing, _ := filepath.Glob(filepath.Join(data, "keys", "signing-*.pem")); len(signing) != 2 {
 		t.Errorf("keys dir holds %d signing keys, want 2: %v", len(signing), signing)
