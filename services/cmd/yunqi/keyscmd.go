@@ -100,7 +100,15 @@ func keysImportCmd(ctx context.Context, args []string, getenv func(string) strin
 	if err != nil {
 		return fmt.Errorf("keys import: %s: %w", *from, err)
 	}
-	keys, backend, err := openKeys(ctx, &c, nil)
+	// On EventStoreDB the key store is in the event store itself.
+	var keyLog events.Store
+	if eventstore != "" {
+		if keyLog, err = openEventLog(ctx, &c, eventstore, false, c.logger(), nil); err != nil {
+			return err
+		}
+		defer keyLog.Close()
+	}
+	keys, backend, err := openKeys(ctx, &c, keyLog)
 	if err != nil {
 		return err
 	}
