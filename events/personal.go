@@ -115,3 +115,18 @@ var NotPersonal = map[string]string{
 	"blog.PostPublished.PostContent.authors":         "the byline in the post's own text",
 	"blog.PostRevised.PostContent.authors":           "the byline in the post's own text",
 }
+
+// The person each event's personal member belongs to, for Registry.New to
+// name as the subject when a producer did not.
+func (e UserRegistered) PersonalSubject() string             { return e.UserID }
+func (e EmailChanged) PersonalSubject() string               { return e.UserID }
+func (e EmailVerificationRequested) PersonalSubject() string { return e.UserID }
+func (e EmailVerified) PersonalSubject() string              { return e.UserID }
+func (e ProfileUpdated) PersonalSubject() string             { return e.UserID }
+func (e ApplicationDrafted) PersonalSubject() string         { return e.Applicant }
+func (e RegistrationPlaced) PersonalSubject() string         { return e.MemberID }
+func (e CalendarFeedIssued) PersonalSubject() string         { return e.MemberID }
+func (e TeamCreated) PersonalSubject() string                { return e.OwnerID }
+func (e TeamMemberJoined) PersonalSubject() string           { return e.MemberID }
+func (e JudgeAssigned) PersonalSubject() string              { return e.JudgeID }
+func (e GalleryMemberNamed) PersonalSubject() string         { return e.MemberID }

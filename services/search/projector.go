@@ -162,7 +162,7 @@ func (p *projection) compactor(ctx context.Context, c Compactor) {
 		// still in memory: a deletion the persister writes out after the
 		// first pass leaves a segment with the deleted bytes that only a
 		// later pass sees.
-		for _, wait := range []time.Duration{0, 3 * time.Second, 15 * time.Second} {
+		for _, wait := range []time.Duration{0, 3 * time.Second, 12 * time.Second, 25 * time.Second} {
 			select {
 			case <-ctx.Done():
 				return
