@@ -48,6 +48,9 @@ CREATE TABLE IF NOT EXISTS meta (
 type Store struct {
 	path string
 	db   *sql.DB
+	// Prepared once: a key is read on a subject's first event after every
+	// start, thousands a second in a registration rush.
+	latest, version, erasedQ *sql.Stmt
 }
 
 var _ keystore.Backend = (*Store)(nil)
@@ -85,6 +88,19 @@ func Open(path string) (*Store, error) {
 	if err := s.init(); err != nil {
 		db.Close()
 		return nil, err
+	}
+	for _, p := range []struct {
+		dst **sql.Stmt
+		sql string
+	}{
+		{&s.latest, "SELECT version, wrapped, created FROM keys WHERE subject = ? ORDER BY version DESC LIMIT 1"},
+		{&s.version, "SELECT version, wrapped, created FROM keys WHERE subject = ? AND version = ?"},
+		{&s.erasedQ, "SELECT 1 FROM erased WHERE subject = ?"},
+	} {
+		if *p.dst, err = db.Prepare(p.sql); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("key store %s: %w", abs, err)
+		}
 	}
 	return s, nil
 }
@@ -147,24 +163,27 @@ func (s *Store) Put(ctx context.Context, r keystore.Record) error {
 }
 
 func (s *Store) Latest(ctx context.Context, subject string) (keystore.Record, error) {
-	return s.get(ctx, subject, "SELECT version, wrapped, created FROM keys WHERE subject = ? ORDER BY version DESC LIMIT 1")
+	return s.get(ctx, subject, s.latest, subject)
 }
 
 func (s *Store) Get(ctx context.Context, subject string, version int) (keystore.Record, error) {
-	return s.get(ctx, subject, "SELECT version, wrapped, created FROM keys WHERE subject = ? AND version = ?", version)
+	return s.get(ctx, subject, s.version, subject, version)
 }
 
-func (s *Store) get(ctx context.Context, subject, query string, args ...any) (keystore.Record, error) {
+func (s *Store) get(ctx context.Context, subject string, q *sql.Stmt, args ...any) (keystore.Record, error) {
 	r := keystore.Record{Subject: subject}
 	var created int64
-	err := s.db.QueryRowContext(ctx, query, append([]any{subject}, args...)...).Scan(&r.Version, &r.Wrapped, &created)
+	err := q.QueryRowContext(ctx, args...).Scan(&r.Version, &r.Wrapped, &created)
 	if errors.Is(err, sql.ErrNoRows) {
-		if gone, err := s.erased(ctx, s.db, subject); err != nil {
-			return keystore.Record{}, s.fail(err)
-		} else if gone {
+		var one int
+		switch err := s.erasedQ.QueryRowContext(ctx, subject).Scan(&one); {
+		case err == nil:
 			return keystore.Record{}, keystore.ErrErased
+		case errors.Is(err, sql.ErrNoRows):
+			return keystore.Record{}, keystore.ErrNotFound
+		default:
+			return keystore.Record{}, s.fail(err)
 		}
-		return keystore.Record{}, keystore.ErrNotFound
 	}
 	if err != nil {
 		return keystore.Record{}, s.fail(err)
@@ -329,7 +348,12 @@ func (s *Store) Backup(ctx context.Context, dest string) error {
 	return os.Chmod(dest, 0o600)
 }
 
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	for _, st := range []*sql.Stmt{s.latest, s.version, s.erasedQ} {
+		st.Close()
+	}
+	return s.db.Close()
+}
 
 func (s *Store) fail(err error) error {
 	if err == nil {
