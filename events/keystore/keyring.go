@@ -362,3 +362,50 @@ func (k *Keyring) Prepare(ctx context.Context, subjects []string) error {
 	}
 	return k.backend.Load(ctx, recs, nil)
 }
+
+// LatestMany is a Backend that reads many subjects' newest keys in one
+// query: Warm uses it when the backend has it.
+type LatestMany interface {
+	LatestMany(ctx context.Context, subjects []string) (map[string]Record, error)
+}
+
+// Warm brings the current keys of subjects into the cache, in one read
+// where the backend allows: an append of many people's events (a ledger's
+// group of registrations) then seals without a read per person on its
+// critical path. Subjects without a key, or erased, are left to Current.
+func (k *Keyring) Warm(ctx context.Context, subjects []string) error {
+	now := k.now()
+	var missing []string
+	k.mu.Lock()
+	for _, s := range subjects {
+		if k.erased[s] {
+			continue
+		}
+		if v, ok := k.latest[s]; ok {
+			if c, ok := k.keys[keyID{s, v}]; ok && now.Sub(c.fetched) < k.ttl {
+				continue
+			}
+		}
+		missing = append(missing, s)
+	}
+	k.mu.Unlock()
+	if len(missing) < 2 {
+		return nil
+	}
+	many, ok := k.backend.(LatestMany)
+	if !ok {
+		return nil
+	}
+	recs, err := many.LatestMany(ctx, missing)
+	if err != nil {
+		return err
+	}
+	for _, rec := range recs {
+		aead, err := k.unwrap(rec)
+		if err != nil {
+			return err
+		}
+		k.remember(rec.Subject, rec.Version, aead, true)
+	}
+	return nil
+}

@@ -82,6 +82,16 @@ func (s *Store) Append(ctx context.Context, stream string, expected events.Expec
 	if s.off {
 		return s.Store.Append(ctx, stream, expected, evs...)
 	}
+	if len(evs) > 1 {
+		var subjects []string
+		for _, p := range evs {
+			if p.Metadata.Subject != "" && bytes.Contains(p.Data, memberKey) {
+				subjects = append(subjects, p.Metadata.Subject)
+			}
+		}
+		// A failure here only means each key is read on its own below.
+		_ = s.keys.Warm(ctx, subjects)
+	}
 	var out []events.Proposed
 	for i, p := range evs {
 		sealed, changed, err := Seal(ctx, s.keys, p)

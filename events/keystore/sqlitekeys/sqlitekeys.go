@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"modernc.org/sqlite"
@@ -190,6 +191,41 @@ func (s *Store) get(ctx context.Context, subject string, q *sql.Stmt, args ...an
 	}
 	r.Created = time.Unix(0, created).UTC()
 	return r, nil
+}
+
+// LatestMany reads the newest key of each subject that has one, in
+// queries of up to 500 subjects.
+func (s *Store) LatestMany(ctx context.Context, subjects []string) (map[string]keystore.Record, error) {
+	out := make(map[string]keystore.Record, len(subjects))
+	for len(subjects) > 0 {
+		n := min(len(subjects), 500)
+		chunk := subjects[:n]
+		subjects = subjects[n:]
+		args := make([]any, len(chunk))
+		for i, sub := range chunk {
+			args[i] = sub
+		}
+		q := "SELECT subject, version, wrapped, created FROM keys WHERE subject IN (?" + strings.Repeat(",?", len(chunk)-1) + ") ORDER BY subject, version"
+		rows, err := s.db.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, s.fail(err)
+		}
+		for rows.Next() {
+			var r keystore.Record
+			var created int64
+			if err := rows.Scan(&r.Subject, &r.Version, &r.Wrapped, &created); err != nil {
+				rows.Close()
+				return nil, s.fail(err)
+			}
+			r.Created = time.Unix(0, created).UTC()
+			out[r.Subject] = r // ordered by version: the last is the newest
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, s.fail(err)
+		}
+	}
+	return out, nil
 }
 
 func (s *Store) Erase(ctx context.Context, subject string, at time.Time) error {
