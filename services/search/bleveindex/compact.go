@@ -52,6 +52,20 @@ func (ix *Index) Compact(ctx context.Context) error {
 			sentinelPending, sentinelDone = false, true
 			continue
 		}
+		if segs == 0 && !sentinelDone {
+			// Nothing live in memory: scorch has dropped a fully deleted
+			// segment from its snapshot, but its file stays on disk until
+			// the persister writes a new root. A placeholder written and
+			// deleted again makes it do so.
+			if err := ix.writeSentinel(ctx, false); err != nil {
+				return err
+			}
+			if err := ix.writeSentinel(ctx, true); err != nil {
+				return err
+			}
+			sentinelDone = true
+			continue
+		}
 		if segs <= 1 && !deleted {
 			return nil
 		}
