@@ -179,23 +179,19 @@ func firstClearText(ctx context.Context, raw events.Store) (events.Event, bool, 
 	if err != nil {
 		return events.Event{}, false, err
 	}
-	after := events.Start
-	for after.Compare(head) < 0 {
-		page, err := raw.ReadAll(ctx, events.ReadAllOptions{After: after})
-		if err != nil {
-			return events.Event{}, false, err
+	var first events.Event
+	errFound := errors.New("found")
+	err = eachEvent(ctx, raw, head, func(e events.Event) error {
+		if !sealing.IsSealed(e) || !sealing.IsSealed(upcast(e)) {
+			first = e
+			return errFound
 		}
-		if len(page) == 0 {
-			break
-		}
-		for _, e := range page {
-			if !sealing.IsSealed(e) || !sealing.IsSealed(upcast(e)) {
-				return e, true, nil
-			}
-		}
-		after = page[len(page)-1].Position
+		return nil
+	})
+	if errors.Is(err, errFound) {
+		return first, true, nil
 	}
-	return events.Event{}, false, nil
+	return events.Event{}, false, err
 }
 
 // upcast is e at its type's current schema version: an old version may

@@ -155,22 +155,7 @@ func (ix *Index) rewrite(ctx context.Context, id string) error {
 	if err := batch.Index(id, doc); err != nil {
 		return fmt.Errorf("search index: compact: %w", err)
 	}
-	persisted := make(chan error, 1)
-	batch.SetPersistedCallback(func(err error) {
-		select {
-		case persisted <- err:
-		default:
-		}
-	})
-	if err := ix.idx.Batch(batch); err != nil {
-		return fmt.Errorf("search index: compact: %w", err)
-	}
-	select {
-	case err := <-persisted:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return ix.writePersisted(ctx, batch)
 }
 
 // compactionSentinel is the id of the placeholder Compact writes into an
@@ -187,20 +172,5 @@ func (ix *Index) writeSentinel(ctx context.Context, remove bool) error {
 	} else if err := batch.Index(compactionSentinel, map[string]any{}); err != nil {
 		return fmt.Errorf("search index: compact: %w", err)
 	}
-	persisted := make(chan error, 1)
-	batch.SetPersistedCallback(func(err error) {
-		select {
-		case persisted <- err:
-		default:
-		}
-	})
-	if err := ix.idx.Batch(batch); err != nil {
-		return fmt.Errorf("search index: compact: %w", err)
-	}
-	select {
-	case err := <-persisted:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return ix.writePersisted(ctx, batch)
 }

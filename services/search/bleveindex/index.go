@@ -153,6 +153,12 @@ func (ix *Index) Apply(ctx context.Context, b search.Batch) error {
 	}
 	cp, _ := b.Checkpoint.MarshalText()
 	batch.SetInternal(keyCheckpoint, cp)
+	return ix.writePersisted(ctx, batch)
+}
+
+// writePersisted applies a batch and waits until scorch has persisted it:
+// only then is it durable, and only persisted segments are merged.
+func (ix *Index) writePersisted(ctx context.Context, batch *bleve.Batch) error {
 	persisted := make(chan error, 1)
 	batch.SetPersistedCallback(func(err error) {
 		select {
